@@ -1,0 +1,29 @@
+//! The `exlibris` command line: one subcommand per module under `cmd/`.
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// Audit training data for catalogued works, with evidence.
+#[derive(Parser)]
+#[command(name = "exlibris", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result: anyhow::Result<ExitCode> = match cli.command {};
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("exlibris: error: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}
