@@ -1,1 +1,234 @@
-//! placeholder
+//! The catalog of works and the on-disk fingerprint index.
+//!
+//! - [`Catalog`] reads the manifest (JSON Lines, one work a line).
+//! - [`build_index`] fingerprints every work ([`exlibris_text`]) and writes
+//!   an index directory: three immutable components (works metadata, the
+//!   fingerprint table, the compressed work texts), each framed with a
+//!   versioned header and a checksummed footer ([`format`]), and a small
+//!   `meta.json` naming them, published last by an atomic rename.
+//! - [`Index::open`] memory-maps and verifies the components; a truncated,
+//!   corrupt or foreign index is refused with the reason.
+//!
+//! ```no_run
+//! use exlibris_index::{build_index, BuildOptions, Catalog, Index};
+//! let catalog = Catalog::read("books/catalog.jsonl".as_ref())?;
+//! build_index(&catalog, "books.exl".as_ref(), &BuildOptions::default(), &|_| {})?;
+//! let index = Index::open("books.exl".as_ref())?;
+//! for posting in index.fingerprints().lookup(0x1234) {
+//!     println!("work {} token {}", index.works()[posting.work as usize].meta.title, posting.token);
+//! }
+//! # Ok::<(), exlibris_index::IndexError>(())
+//! ```
+#![deny(missing_docs)]
+
+#[cfg(not(target_endian = "little"))]
+compile_error!("exlibris index files are little-endian and memory-mapped: big-endian targets are not supported");
+
+mod build;
+pub mod catalog;
+mod error;
+pub mod format;
+pub mod fptable;
+pub mod textstore;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use build::{build_index, BuildOptions, BuildStats};
+pub use catalog::{Catalog, CatalogEntry, RejectedWork, WorkMeta};
+pub use error::{IndexError, Result};
+pub use fptable::{FpTable, Posting, TableFilter};
+pub use textstore::{TextRegion, TextStore};
+
+use exlibris_text::FingerprintSettings;
+use format::Component;
+
+/// Name of the index's meta file.
+pub const META_FILE: &str = "meta.json";
+/// `format` field of `meta.json`.
+pub const FORMAT_NAME: &str = "exlibris-index";
+/// Version of the index layout as a whole.
+pub const FORMAT_VERSION: u32 = 1;
+const WORKS_KIND: &[u8; 4] = b"WRKS";
+const WORKS_VERSION: u32 = 1;
+
+/// One indexed work: its catalog metadata and what was indexed.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct WorkRecord {
+    /// Catalog metadata.
+    #[serde(flatten)]
+    pub meta: WorkMeta,
+    /// How the text was extracted (`text` for plain files).
+    pub format: String,
+    /// Bytes of the extracted text (work offsets refer to it).
+    pub bytes: u64,
+    /// Words of the text.
+    pub tokens: u64,
+    /// Fingerprints selected in it (before filtering).
+    pub fingerprints: u64,
+    /// xxh3-64 of the text, hex.
+    pub checksum: String,
+}
+
+/// A component file named by `meta.json`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ComponentRef {
+    /// File name inside the index directory.
+    pub file: String,
+    /// Component format version.
+    pub version: u32,
+    /// File size.
+    pub bytes: u64,
+    /// Body checksum, hex.
+    pub checksum: String,
+}
+
+/// The components of an index.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Components {
+    /// Works metadata (JSON body).
+    pub works: ComponentRef,
+    /// Fingerprint table.
+    pub fingerprints: ComponentRef,
+    /// Compressed texts.
+    pub texts: ComponentRef,
+}
+
+/// `meta.json`: what the index is and how it was made.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct IndexMeta {
+    /// Always [`FORMAT_NAME`].
+    pub format: String,
+    /// Layout version, [`FORMAT_VERSION`].
+    pub version: u32,
+    /// Identity of this index (a hash of its components and settings):
+    /// results record it, and merging refuses results of another index.
+    pub index_id: String,
+    /// Version of exlibris that wrote it.
+    pub exlibris_version: String,
+    /// Seconds since the Unix epoch at build.
+    pub created_unix: u64,
+    /// The catalog manifest it was built from.
+    pub catalog: String,
+    /// Fingerprinting parameters.
+    pub fingerprint: FingerprintSettings,
+    /// Fingerprint filter.
+    pub filter: TableFilter,
+    /// Component files.
+    pub components: Components,
+    /// Works indexed.
+    pub works: u64,
+    /// Bytes of text indexed.
+    pub bytes: u64,
+    /// Words indexed.
+    pub tokens: u64,
+    /// Postings in the fingerprint table.
+    pub postings: u64,
+    /// Catalog lines that were not indexed, with reasons.
+    pub rejected: Vec<RejectedWork>,
+}
+
+/// An open index.
+pub struct Index {
+    dir: PathBuf,
+    meta: IndexMeta,
+    works: Vec<WorkRecord>,
+    fp: Component,
+    fp_path: PathBuf,
+    text: Component,
+    text_path: PathBuf,
+}
+
+impl Index {
+    /// Open and verify the index in `dir`.
+    pub fn open(dir: &Path) -> Result<Index> {
+        let meta_path = dir.join(META_FILE);
+        if !dir.is_dir() {
+            return Err(IndexError::Invalid(format!("{}: no such index directory", dir.display())));
+        }
+        let raw = match std::fs::read(&meta_path) {
+            Ok(raw) => raw,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(IndexError::Invalid(format!(
+                    "{}: not an exlibris index (no {META_FILE}; an interrupted build leaves none)",
+                    dir.display()
+                )))
+            }
+            Err(source) => return Err(IndexError::Io { path: meta_path, source }),
+        };
+        let value: serde_json::Value = serde_json::from_slice(&raw)
+            .map_err(|e| IndexError::Corrupt { path: meta_path.clone(), reason: e.to_string() })?;
+        if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
+            return Err(IndexError::Corrupt { path: meta_path, reason: "not an exlibris index meta file".into() });
+        }
+        let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
+        if version != FORMAT_VERSION {
+            return Err(IndexError::Version { path: meta_path, found: version, supported: FORMAT_VERSION });
+        }
+        let meta: IndexMeta = serde_json::from_value(value)
+            .map_err(|e| IndexError::Corrupt { path: meta_path.clone(), reason: e.to_string() })?;
+        let open = |c: &ComponentRef, kind: &[u8; 4], version: u32| -> Result<(Component, PathBuf)> {
+            let path = dir.join(&c.file);
+            let comp = Component::open(&path, kind, version)?;
+            if format!("{:016x}", comp.checksum) != c.checksum {
+                return Err(IndexError::Corrupt {
+                    path,
+                    reason: format!("checksum {:016x} differs from {} in {META_FILE}", comp.checksum, c.checksum),
+                });
+            }
+            Ok((comp, path))
+        };
+        let (works_c, works_path) = open(&meta.components.works, WORKS_KIND, WORKS_VERSION)?;
+        let works: Vec<WorkRecord> = serde_json::from_slice(works_c.body())
+            .map_err(|e| IndexError::Corrupt { path: works_path, reason: e.to_string() })?;
+        let (fp, fp_path) = open(&meta.components.fingerprints, fptable::KIND, fptable::VERSION)?;
+        let (text, text_path) = open(&meta.components.texts, textstore::KIND, textstore::VERSION)?;
+        let index = Index { dir: dir.to_path_buf(), meta, works, fp, fp_path, text, text_path };
+        // Interpret once now, so that a malformed table fails at open.
+        index.try_fingerprints()?;
+        index.try_texts()?;
+        Ok(index)
+    }
+
+    fn try_fingerprints(&self) -> Result<FpTable<'_>> {
+        FpTable::new(self.fp.body(), &self.fp_path)
+    }
+
+    fn try_texts(&self) -> Result<TextStore<'_>> {
+        TextStore::new(self.text.body(), &self.text_path)
+    }
+
+    /// The fingerprint table.
+    pub fn fingerprints(&self) -> FpTable<'_> {
+        self.try_fingerprints().expect("verified at open")
+    }
+
+    /// The text store.
+    pub fn texts(&self) -> TextStore<'_> {
+        self.try_texts().expect("verified at open")
+    }
+
+    /// Works, by index.
+    pub fn works(&self) -> &[WorkRecord] {
+        &self.works
+    }
+
+    /// `meta.json`.
+    pub fn meta(&self) -> &IndexMeta {
+        &self.meta
+    }
+
+    /// Fingerprinting parameters.
+    pub fn settings(&self) -> &FingerprintSettings {
+        &self.meta.fingerprint
+    }
+
+    /// Directory of the index.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,239 @@
+//! Building an index from a catalog.
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use exlibris_text::{fingerprint_text, FingerprintSettings};
+
+use crate::catalog::{extract_text, Catalog, CatalogEntry, RejectedWork};
+use crate::error::{IndexError, IoContext, Result};
+use crate::format::{sync_dir, write_atomic, ComponentWriter};
+use crate::fptable::{FpTableBuilder, TableFilter, TableStats};
+use crate::textstore::{compress_blocks, Block, TextStoreWriter};
+use crate::{fptable, textstore, ComponentRef, IndexMeta, WorkRecord, META_FILE};
+
+/// Settings of an index build.
+#[derive(Clone, Debug)]
+pub struct BuildOptions {
+    /// Fingerprinting parameters (stored in the index).
+    pub fingerprint: FingerprintSettings,
+    /// Which fingerprints are kept.
+    pub filter: TableFilter,
+    /// Memory budget in bytes for the build (postings and texts in flight).
+    pub memory: usize,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions { fingerprint: FingerprintSettings::default(), filter: TableFilter::default(), memory: 1 << 30 }
+    }
+}
+
+/// What a build did.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BuildStats {
+    /// Works indexed.
+    pub works: u64,
+    /// Bytes of work text indexed.
+    pub bytes: u64,
+    /// Words (tokens) of work text indexed.
+    pub tokens: u64,
+    /// Fingerprint table statistics.
+    pub table: TableStats,
+    /// Seconds the build took.
+    pub seconds: f64,
+}
+
+struct Prepared {
+    record: WorkRecord,
+    fps: Vec<(u64, u32)>,
+    blocks: Vec<Block>,
+}
+
+fn prepare(entry: &CatalogEntry, fp: &FingerprintSettings) -> std::result::Result<Prepared, RejectedWork> {
+    let reject = |reason: String| RejectedWork { line: entry.line, id: Some(entry.meta.id.clone()), reason };
+    let text = extract_text(&entry.file).map_err(reject)?;
+    let mut fps = Vec::with_capacity(text.len() / 20);
+    let mut starts = Vec::with_capacity(text.len() / 5);
+    let tokens = fingerprint_text(&text, fp, |i, b| starts.push((i, b)), |f| fps.push((f.hash, f.token)));
+    if tokens == 0 {
+        return Err(reject(format!("{}: no words in the text", entry.file.display())));
+    }
+    let blocks = compress_blocks(&text, &starts);
+    let record = WorkRecord {
+        meta: entry.meta.clone(),
+        format: "text".into(),
+        bytes: text.len() as u64,
+        tokens: tokens as u64,
+        fingerprints: fps.len() as u64,
+        checksum: format!("{:016x}", xxhash_rust::xxh3::xxh3_64(text.as_bytes())),
+    };
+    Ok(Prepared { record, fps, blocks })
+}
+
+/// Build the index of `catalog` into the directory `out`, atomically:
+/// components are written under temporary names, then `meta.json` is
+/// published by a rename; an interrupted build leaves any previous index
+/// intact and never a half-written one that looks valid.
+///
+/// `progress` is called with the bytes of work files processed so far.
+pub fn build_index(
+    catalog: &Catalog,
+    out: &Path,
+    opts: &BuildOptions,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(IndexMeta, BuildStats)> {
+    let started = std::time::Instant::now();
+    opts.fingerprint.validate().map_err(IndexError::Invalid)?;
+    prepare_out_dir(out)?;
+    let staging = tempfile::Builder::new().prefix(".build-").tempdir_in(out).at(out)?;
+    let mut table = FpTableBuilder::new(opts.memory / 2, staging.path());
+    let text_path = staging.path().join("text.tmp");
+    let mut texts = TextStoreWriter::create(&text_path)?;
+    let mut works: Vec<WorkRecord> = Vec::new();
+    let mut rejected = catalog.rejected.clone();
+    let done = AtomicU64::new(0);
+
+    // Works are prepared in parallel, in groups that fit the memory budget,
+    // and appended in catalog order so the index is the same whatever the
+    // thread count.
+    let sizes: Vec<u64> = catalog.entries.iter().map(|e| std::fs::metadata(&e.file).map_or(0, |m| m.len())).collect();
+    let budget = (opts.memory as u64 / 8).max(1 << 20);
+    let mut start = 0;
+    while start < catalog.entries.len() {
+        let mut end = start;
+        let mut bytes = 0;
+        while end < catalog.entries.len() && (end == start || bytes + sizes[end] <= budget) {
+            bytes += sizes[end];
+            end += 1;
+        }
+        let prepared: Vec<_> = catalog.entries[start..end]
+            .par_iter()
+            .zip(&sizes[start..end])
+            .map(|(e, &size)| {
+                let p = prepare(e, &opts.fingerprint);
+                progress(done.fetch_add(size, Ordering::Relaxed) + size);
+                p
+            })
+            .collect();
+        for p in prepared {
+            match p {
+                Ok(p) => {
+                    let id = works.len() as u32;
+                    for (hash, token) in p.fps {
+                        table.push(hash, id, token)?;
+                    }
+                    texts.add(id, p.blocks)?;
+                    works.push(p.record);
+                }
+                Err(r) => rejected.push(r),
+            }
+        }
+        start = end;
+    }
+    rejected.sort_by_key(|r| r.line);
+    if works.is_empty() {
+        return Err(IndexError::Invalid(format!(
+            "{}: no work could be indexed ({} refused{})",
+            catalog.path.display(),
+            rejected.len(),
+            rejected.first().map(|r| format!("; first: line {}: {}", r.line, r.reason)).unwrap_or_default()
+        )));
+    }
+
+    let fp_path = staging.path().join("fp.tmp");
+    let (fp_sum, table_stats) = table.finish(&fp_path, &opts.filter)?;
+    let text_sum = texts.finish()?;
+    let works_path = staging.path().join("works.tmp");
+    let mut w = ComponentWriter::create(&works_path, crate::WORKS_KIND, crate::WORKS_VERSION)?;
+    w.write(&serde_json::to_vec(&works).expect("works serialise"))?;
+    let works_sum = w.finish()?;
+
+    let publish = |tmp: &Path, kind: &str, version: u32, sum: u64| -> Result<ComponentRef> {
+        let file = format!("{kind}-{sum:016x}.bin");
+        let bytes = std::fs::metadata(tmp).at(tmp)?.len();
+        std::fs::rename(tmp, out.join(&file)).at(&out.join(&file))?;
+        Ok(ComponentRef { file, version, bytes, checksum: format!("{sum:016x}") })
+    };
+    let components = crate::Components {
+        works: publish(&works_path, "works", crate::WORKS_VERSION, works_sum)?,
+        fingerprints: publish(&fp_path, "fingerprints", fptable::VERSION, fp_sum)?,
+        texts: publish(&text_path, "texts", textstore::VERSION, text_sum)?,
+    };
+    sync_dir(out)?;
+    let stats = BuildStats {
+        works: works.len() as u64,
+        bytes: works.iter().map(|w| w.bytes).sum(),
+        tokens: works.iter().map(|w| w.tokens).sum(),
+        table: table_stats,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    let id = xxhash_rust::xxh3::xxh3_64(
+        format!("{fp_sum:016x}{text_sum:016x}{works_sum:016x}{:?}{:?}", opts.fingerprint, opts.filter).as_bytes(),
+    );
+    let meta = IndexMeta {
+        format: crate::FORMAT_NAME.into(),
+        version: crate::FORMAT_VERSION,
+        index_id: format!("{id:016x}"),
+        exlibris_version: env!("CARGO_PKG_VERSION").into(),
+        created_unix: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        catalog: catalog.path.display().to_string(),
+        fingerprint: opts.fingerprint,
+        filter: opts.filter,
+        components,
+        works: stats.works,
+        bytes: stats.bytes,
+        tokens: stats.tokens,
+        postings: table_stats.postings,
+        rejected,
+    };
+    let meta_path = out.join(META_FILE);
+    write_atomic(&meta_path, &serde_json::to_vec_pretty(&meta).expect("meta serialises"))?;
+    remove_stale(out, &meta);
+    Ok((meta, stats))
+}
+
+/// The output directory must be new, empty, or an exlibris index.
+fn prepare_out_dir(out: &Path) -> Result<()> {
+    if out.exists() {
+        if !out.is_dir() {
+            return Err(IndexError::Invalid(format!("{}: exists and is not a directory", out.display())));
+        }
+        let foreign = std::fs::read_dir(out).at(out)?.filter_map(|e| e.ok()).any(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            !(name == META_FILE || name.starts_with(".build-") || is_component_name(&name))
+        });
+        if foreign {
+            return Err(IndexError::Invalid(format!(
+                "{}: directory exists and holds files that are not an exlibris index; choose another --out",
+                out.display()
+            )));
+        }
+    } else {
+        std::fs::create_dir_all(out).at(out)?;
+    }
+    Ok(())
+}
+
+fn is_component_name(name: &str) -> bool {
+    ["works-", "fingerprints-", "texts-"].iter().any(|p| name.starts_with(p)) && name.ends_with(".bin")
+}
+
+/// Remove components of earlier builds and leftovers of interrupted ones.
+fn remove_stale(out: &Path, meta: &IndexMeta) {
+    let keep = [&meta.components.works.file, &meta.components.fingerprints.file, &meta.components.texts.file];
+    let Ok(entries) = std::fs::read_dir(out) else { return };
+    for e in entries.filter_map(|e| e.ok()) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let path: PathBuf = e.path();
+        if is_component_name(&name) && !keep.iter().any(|k| **k == name) {
+            let _ = std::fs::remove_file(&path);
+        } else if name.starts_with(".build-") {
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
+}

@@ -1,0 +1,87 @@
+use super::*;
+
+fn catalog(dir: &Path, works: &[(&str, &str)]) -> PathBuf {
+    let mut manifest = String::new();
+    for (id, text) in works {
+        std::fs::write(dir.join(format!("{id}.txt")), text).unwrap();
+        manifest.push_str(&format!(
+            "{{\"id\":\"{id}\",\"path\":\"{id}.txt\",\"title\":\"T {id}\",\"author\":\"A\"}}\n"
+        ));
+    }
+    let p = dir.join("catalog.jsonl");
+    std::fs::write(&p, manifest).unwrap();
+    p
+}
+
+fn sample_text(seed: u64, words: usize) -> String {
+    let mut x = seed;
+    (0..words)
+        .map(|i| {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let w = format!("w{}", x >> 50);
+            if i % 11 == 10 {
+                format!("{w},\n")
+            } else {
+                format!("{w} ")
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn build_open_and_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = sample_text(1, 30_000);
+    let b = sample_text(2, 500);
+    let m = catalog(dir.path(), &[("a", &a), ("b", &b), ("empty", "  ,, ")]);
+    let cat = Catalog::read(&m).unwrap();
+    let out = dir.path().join("idx");
+    let (meta, stats) = build_index(&cat, &out, &BuildOptions::default(), &|_| {}).unwrap();
+    assert_eq!(stats.works, 2);
+    assert_eq!(meta.rejected.len(), 1);
+    assert!(meta.rejected[0].reason.contains("no words"));
+    let idx = Index::open(&out).unwrap();
+    assert_eq!(idx.works().len(), 2);
+    assert_eq!(idx.texts().work_text(0).unwrap(), a);
+    assert_eq!(idx.texts().work_text(1).unwrap(), b);
+    // Every fingerprint of work b is found at its token.
+    let fps = exlibris_text::fingerprints(&b, idx.settings());
+    for f in fps {
+        assert!(idx.fingerprints().lookup(f.hash).any(|p| p.work == 1 && p.token == f.token));
+    }
+    // A region read from the middle starts at a block boundary at or before
+    // the token asked for, and covers it.
+    let mut r = TextRegion::default();
+    idx.texts().region(0, 20_000, 20_010, &mut r).unwrap();
+    assert!(r.first_token <= 20_000 && r.first_byte > 0);
+    assert_eq!(&a[r.first_byte as usize..r.first_byte as usize + r.text.len()], r.text);
+}
+
+#[test]
+fn rebuild_replaces_and_corruption_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = catalog(dir.path(), &[("a", &sample_text(3, 2000))]);
+    let cat = Catalog::read(&m).unwrap();
+    let out = dir.path().join("idx");
+    build_index(&cat, &out, &BuildOptions::default(), &|_| {}).unwrap();
+    let m2 = catalog(dir.path(), &[("a", &sample_text(4, 2000))]);
+    let (meta, _) = build_index(&Catalog::read(&m2).unwrap(), &out, &BuildOptions::default(), &|_| {}).unwrap();
+    // Only the new components remain.
+    let names: Vec<String> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    assert_eq!(names.len(), 4, "{names:?}");
+    let fp = out.join(&meta.components.fingerprints.file);
+    let bytes = std::fs::read(&fp).unwrap();
+    std::fs::write(&fp, &bytes[..bytes.len() - 5]).unwrap();
+    let err = Index::open(&out).err().unwrap();
+    assert!(err.to_string().contains("corrupt index"), "{err}");
+    std::fs::remove_file(out.join(META_FILE)).unwrap();
+    assert!(Index::open(&out).err().unwrap().to_string().contains("not an exlibris index"));
+}
+
+#[test]
+fn foreign_output_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = catalog(dir.path(), &[("a", "some words here")]);
+    let err = build_index(&Catalog::read(&m).unwrap(), dir.path(), &BuildOptions::default(), &|_| {}).unwrap_err();
+    assert!(err.to_string().contains("not an exlibris index"), "{err}");
+}

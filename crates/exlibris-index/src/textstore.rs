@@ -1,0 +1,193 @@
+//! The text store: each work's text, zstd-compressed in blocks cut at token
+//! starts, so that a region of a work (for verification, extension and
+//! evidence excerpts) is read by decompressing a block or two.
+//!
+//! ```text
+//! blocks:    compressed bytes, block after block, works in index order
+//! directory: [work << 32 | first token, first byte, data offset, compressed len << 32 | raw len] × n
+//! trailer:   n: u64, data length: u64
+//! ```
+use std::path::Path;
+
+use crate::error::{IndexError, Result};
+use crate::format::ComponentWriter;
+
+/// Component kind of the text store.
+pub const KIND: &[u8; 4] = b"TEXT";
+/// Its format version.
+pub const VERSION: u32 = 1;
+/// Target uncompressed size of a block.
+pub const BLOCK_BYTES: usize = 32 * 1024;
+const LEVEL: i32 = 9;
+
+/// One compressed block of a work, ready to be appended.
+pub struct Block {
+    first_token: u32,
+    first_byte: u64,
+    raw_len: u32,
+    data: Vec<u8>,
+}
+
+/// Cut `text` into blocks at the given token starts (`(token, byte)`, in
+/// order) and compress them. Runs in parallel per work.
+pub fn compress_blocks(text: &str, token_starts: &[(u32, usize)]) -> Vec<Block> {
+    let mut cuts: Vec<(u32, usize)> = vec![(0, 0)];
+    for &(tok, byte) in token_starts {
+        if byte >= cuts.last().unwrap().1 + BLOCK_BYTES {
+            cuts.push((tok, byte));
+        }
+    }
+    let mut blocks = Vec::with_capacity(cuts.len());
+    for (i, &(tok, start)) in cuts.iter().enumerate() {
+        let end = cuts.get(i + 1).map_or(text.len(), |c| c.1);
+        let raw = &text.as_bytes()[start..end];
+        let data = zstd::bulk::compress(raw, LEVEL).expect("zstd compression of a memory buffer");
+        blocks.push(Block { first_token: tok, first_byte: start as u64, raw_len: raw.len() as u32, data });
+    }
+    blocks
+}
+
+/// Appends works' blocks and writes the store.
+pub struct TextStoreWriter {
+    out: ComponentWriter,
+    dir: Vec<[u64; 4]>,
+}
+
+impl TextStoreWriter {
+    /// Create the store at `path`.
+    pub fn create(path: &Path) -> Result<Self> {
+        Ok(TextStoreWriter { out: ComponentWriter::create(path, KIND, VERSION)?, dir: Vec::new() })
+    }
+
+    /// Append the blocks of work `work` (works must come in index order).
+    pub fn add(&mut self, work: u32, blocks: Vec<Block>) -> Result<()> {
+        for b in blocks {
+            let offset = self.out.body_len();
+            self.dir.push([
+                ((work as u64) << 32) | b.first_token as u64,
+                b.first_byte,
+                offset,
+                ((b.data.len() as u64) << 32) | b.raw_len as u64,
+            ]);
+            self.out.write(&b.data)?;
+        }
+        Ok(())
+    }
+
+    /// Write the directory and the footer; returns the checksum.
+    pub fn finish(mut self) -> Result<u64> {
+        // Pad so that the directory is 8-byte aligned.
+        let pad = (8 - self.out.body_len() % 8) % 8;
+        self.out.write(&vec![0u8; pad as usize])?;
+        let data_len = self.out.body_len();
+        for rec in &self.dir {
+            for v in rec {
+                self.out.write(&v.to_le_bytes())?;
+            }
+        }
+        self.out.write(&(self.dir.len() as u64).to_le_bytes())?;
+        self.out.write(&data_len.to_le_bytes())?;
+        self.out.finish()
+    }
+}
+
+/// A region of a work's text, starting at a token start.
+#[derive(Debug, Default, Clone)]
+pub struct TextRegion {
+    /// The text.
+    pub text: String,
+    /// Byte offset of `text` in the work.
+    pub first_byte: u64,
+    /// Index of the first token of `text` in the work.
+    pub first_token: u32,
+}
+
+/// Read side of the text store.
+pub struct TextStore<'a> {
+    data: &'a [u8],
+    dir: &'a [[u64; 4]],
+    path: &'a Path,
+}
+
+impl<'a> TextStore<'a> {
+    /// Interpret a verified component body.
+    pub fn new(body: &'a [u8], path: &'a Path) -> Result<Self> {
+        let corrupt = |reason: &str| IndexError::Corrupt { path: path.to_path_buf(), reason: reason.into() };
+        if body.len() < 16 || body.len() % 8 != 0 {
+            return Err(corrupt("text store too short or misaligned"));
+        }
+        let tail = &body[body.len() - 16..];
+        let n = u64::from_le_bytes(tail[..8].try_into().unwrap()) as usize;
+        let data_len = u64::from_le_bytes(tail[8..].try_into().unwrap()) as usize;
+        if data_len.checked_add(n.checked_mul(32).ok_or_else(|| corrupt("bad block count"))?) != Some(body.len() - 16)
+        {
+            return Err(corrupt("text store size does not match its trailer"));
+        }
+        let dir: &[[u64; 4]] = bytemuck::try_cast_slice(&body[data_len..body.len() - 16])
+            .map_err(|_| corrupt("misaligned directory"))?;
+        for rec in dir {
+            let (off, clen) = (rec[2] as usize, (rec[3] >> 32) as usize);
+            if off.checked_add(clen).is_none_or(|e| e > data_len) {
+                return Err(corrupt("block outside the data"));
+            }
+        }
+        Ok(TextStore { data: &body[..data_len], dir, path })
+    }
+
+    fn blocks_of(&self, work: u32) -> std::ops::Range<usize> {
+        let lo = self.dir.partition_point(|r| ((r[0] >> 32) as u32) < work);
+        let hi = self.dir.partition_point(|r| ((r[0] >> 32) as u32) <= work);
+        lo..hi
+    }
+
+    fn decompress(&self, i: usize, into: &mut Vec<u8>) -> Result<()> {
+        let rec = self.dir[i];
+        let (off, clen, raw) = (rec[2] as usize, (rec[3] >> 32) as usize, (rec[3] & 0xFFFF_FFFF) as usize);
+        let start = into.len();
+        into.resize(start + raw, 0);
+        let n = zstd::bulk::decompress_to_buffer(&self.data[off..off + clen], &mut into[start..]).map_err(|e| {
+            IndexError::Corrupt { path: self.path.to_path_buf(), reason: format!("text block {i}: {e}") }
+        })?;
+        if n != raw {
+            return Err(IndexError::Corrupt {
+                path: self.path.to_path_buf(),
+                reason: format!("text block {i}: {n} bytes where {raw} were recorded"),
+            });
+        }
+        Ok(())
+    }
+
+    /// The text of `work` covering tokens `from_token..until_token` (at
+    /// least), starting at a block boundary.
+    pub fn region(&self, work: u32, from_token: u32, until_token: u32, out: &mut TextRegion) -> Result<()> {
+        let range = self.blocks_of(work);
+        if range.is_empty() {
+            out.text.clear();
+            (out.first_byte, out.first_token) = (0, 0);
+            return Ok(());
+        }
+        let blocks = &self.dir[range.clone()];
+        let first = range.start + blocks.partition_point(|r| (r[0] as u32) <= from_token).saturating_sub(1);
+        let mut bytes = std::mem::take(&mut out.text).into_bytes();
+        bytes.clear();
+        let mut i = first;
+        while i < range.end && (i == first || (self.dir[i][0] as u32) < until_token) {
+            self.decompress(i, &mut bytes)?;
+            i += 1;
+        }
+        out.first_byte = self.dir.get(first).map_or(0, |r| r[1]);
+        out.first_token = self.dir.get(first).map_or(0, |r| r[0] as u32);
+        out.text = String::from_utf8(bytes).map_err(|_| IndexError::Corrupt {
+            path: self.path.to_path_buf(),
+            reason: format!("text of work {work} is not UTF-8"),
+        })?;
+        Ok(())
+    }
+
+    /// The whole text of `work`.
+    pub fn work_text(&self, work: u32) -> Result<String> {
+        let mut r = TextRegion::default();
+        self.region(work, 0, u32::MAX, &mut r)?;
+        Ok(r.text)
+    }
+}

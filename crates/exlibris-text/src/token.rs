@@ -1,0 +1,308 @@
+//! Words with byte offsets: the normaliser.
+//!
+//! A *token* is a maximal run of word characters (Unicode letters, digits and
+//! combining marks). What sits between tokens — whitespace, punctuation,
+//! typographic quotes and dashes — is ignored, which is what makes matching
+//! survive re-wrapping and re-typesetting. Inside a token:
+//!
+//! - apostrophes (`'`, `’`, `ʼ`) between word characters are dropped, so
+//!   `don't` and `don’t` are both `dont`;
+//! - soft hyphens and zero-width characters are dropped;
+//! - a hyphen at a line break joins the two halves (`exam-\nple` is
+//!   `example`), with any spaces around the line break;
+//! - the text is folded: NFKC (so ligatures such as `ﬁ` become `fi`),
+//!   lower case, and `ß` as `ss`.
+//!
+//! Every token keeps the byte range of the original text it came from, so a
+//! match found on normalised tokens always points at real bytes.
+//!
+//! The tokeniser is *restartable*: started at the first byte of any token,
+//! it yields exactly the tokens that a run from the start of the text yields
+//! from that token on. The index stores work text in blocks cut at token
+//! starts, and the scanner re-reads document regions from checkpoints, both
+//! relying on this.
+
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
+
+/// Version of the normalisation rules. Stored in every index: changing the
+/// rules changes every fingerprint.
+pub const NORMALIZER_VERSION: u32 = 1;
+
+/// One word of a text: its byte range in the original and the hash of its
+/// normalised form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Token {
+    /// First byte of the token in the original text.
+    pub start: usize,
+    /// One past the last byte of the token in the original text.
+    pub end: usize,
+    /// 64-bit hash of the normalised form.
+    pub hash: u64,
+}
+
+/// Streaming tokeniser over a UTF-8 text.
+///
+/// ```
+/// use exlibris_text::Tokenizer;
+/// let mut t = Tokenizer::new("The ﬁrst exam-\nple, don’t!");
+/// let mut words = Vec::new();
+/// while let Some(_tok) = t.next_token() {
+///     words.push(t.normalized().to_string());
+/// }
+/// assert_eq!(words, ["the", "first", "example", "dont"]);
+/// ```
+pub struct Tokenizer<'a> {
+    text: &'a str,
+    pos: usize,
+    norm: String,
+    scratch: String,
+}
+
+impl<'a> Tokenizer<'a> {
+    /// A tokeniser from the start of `text`.
+    pub fn new(text: &'a str) -> Self {
+        Self::at(text, 0)
+    }
+
+    /// A tokeniser starting at byte `pos`, which must be a char boundary
+    /// (normally the start of a token).
+    pub fn at(text: &'a str, pos: usize) -> Self {
+        assert!(text.is_char_boundary(pos), "tokenizer start inside a character");
+        Tokenizer { text, pos, norm: String::with_capacity(32), scratch: String::new() }
+    }
+
+    /// Byte position where the next search for a token begins.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// The normalised form of the token last returned.
+    pub fn normalized(&self) -> &str {
+        &self.norm
+    }
+
+    /// The next token, or `None` at the end of the text.
+    pub fn next_token(&mut self) -> Option<Token> {
+        let bytes = self.text.as_bytes();
+        let n = bytes.len();
+        // Skip to the first word character.
+        let mut pos = self.pos;
+        loop {
+            if pos >= n {
+                self.pos = n;
+                return None;
+            }
+            let b = bytes[pos];
+            if b < 0x80 {
+                if b.is_ascii_alphanumeric() {
+                    break;
+                }
+                pos += 1;
+            } else {
+                let c = decode_at(self.text, pos);
+                if is_word_char(c) {
+                    break;
+                }
+                pos += c.len_utf8();
+            }
+        }
+        let start = pos;
+        self.norm.clear();
+        let mut ascii = true;
+        let mut end = pos;
+        while pos < n {
+            let b = bytes[pos];
+            if b < 0x80 {
+                if b.is_ascii_alphanumeric() {
+                    self.norm.push(b.to_ascii_lowercase() as char);
+                    pos += 1;
+                    end = pos;
+                    continue;
+                }
+                let next = match b {
+                    b'\'' => self.word_char_after(pos + 1),
+                    b'-' => self.line_break_join(pos + 1),
+                    _ => None,
+                };
+                match next {
+                    Some(p) => pos = p,
+                    None => break,
+                }
+            } else {
+                let c = decode_at(self.text, pos);
+                let len = c.len_utf8();
+                if is_word_char(c) {
+                    ascii = false;
+                    self.norm.push(c);
+                    pos += len;
+                    end = pos;
+                    continue;
+                }
+                let next = match c {
+                    '\u{2019}' | '\u{02BC}' => self.word_char_after(pos + len),
+                    '\u{00AD}' => self
+                        .word_char_after(pos + len)
+                        .or_else(|| self.line_break_join(pos + len)),
+                    '\u{2010}' | '\u{2011}' => self.line_break_join(pos + len),
+                    c if is_ignorable(c) => self.word_char_after(pos + len),
+                    _ => None,
+                };
+                match next {
+                    Some(p) => pos = p,
+                    None => break,
+                }
+            }
+        }
+        self.pos = end;
+        if !ascii {
+            self.fold();
+        }
+        Some(Token { start, end, hash: hash_word(self.norm.as_bytes()) })
+    }
+
+    /// `Some(p)` when a word character starts at `p`.
+    fn word_char_after(&self, p: usize) -> Option<usize> {
+        let bytes = self.text.as_bytes();
+        if p >= bytes.len() {
+            return None;
+        }
+        let b = bytes[p];
+        let word = if b < 0x80 { b.is_ascii_alphanumeric() } else { is_word_char(decode_at(self.text, p)) };
+        word.then_some(p)
+    }
+
+    /// After a hyphen ending at `p`: spaces, one line break, spaces, then a
+    /// word character. Returns where that word character starts.
+    fn line_break_join(&self, mut p: usize) -> Option<usize> {
+        let bytes = self.text.as_bytes();
+        while p < bytes.len() && (bytes[p] == b' ' || bytes[p] == b'\t') {
+            p += 1;
+        }
+        match bytes.get(p) {
+            Some(b'\r') if bytes.get(p + 1) == Some(&b'\n') => p += 2,
+            Some(b'\n') | Some(b'\r') => p += 1,
+            _ => return None,
+        }
+        while p < bytes.len() && (bytes[p] == b' ' || bytes[p] == b'\t') {
+            p += 1;
+        }
+        self.word_char_after(p)
+    }
+
+    /// NFKC and case folding of a token with non-ASCII characters.
+    fn fold(&mut self) {
+        self.scratch.clear();
+        for c in self.norm.nfkc() {
+            if c == 'ß' || c == 'ẞ' {
+                self.scratch.push_str("ss");
+            } else if c.is_ascii() {
+                self.scratch.push(c.to_ascii_lowercase());
+            } else {
+                self.scratch.extend(c.to_lowercase());
+            }
+        }
+        std::mem::swap(&mut self.norm, &mut self.scratch);
+    }
+}
+
+/// Decode the char starting at byte `pos` of `s`.
+#[inline]
+fn decode_at(s: &str, pos: usize) -> char {
+    s[pos..].chars().next().expect("position inside the text")
+}
+
+/// Letters, digits and combining marks make words.
+#[inline]
+pub fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || is_combining_mark(c)
+}
+
+/// Invisible characters dropped inside a word.
+#[inline]
+fn is_ignorable(c: char) -> bool {
+    matches!(c, '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}')
+}
+
+/// Hash of one normalised word.
+#[inline]
+pub fn hash_word(norm: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(norm)
+}
+
+/// All tokens of `text` with their normalised forms (convenience for tests
+/// and small texts; the hot paths stream).
+pub fn normalized_words(text: &str) -> Vec<(Token, String)> {
+    let mut t = Tokenizer::new(text);
+    let mut out = Vec::new();
+    while let Some(tok) = t.next_token() {
+        out.push((tok, t.normalized().to_string()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        normalized_words(s).into_iter().map(|(_, w)| w).collect()
+    }
+
+    #[test]
+    fn case_punctuation_and_whitespace_are_ignored() {
+        assert_eq!(words("  Hello,   WORLD!\n\n--said she."), ["hello", "world", "said", "she"]);
+        assert_eq!(words("Hello, world"), words("hello\nworld"));
+    }
+
+    #[test]
+    fn typography_folds() {
+        assert_eq!(words("“Don’t,” she said—"), words("\"Don't,\" she said--"));
+        assert_eq!(words("ﬁne ﬂower"), ["fine", "flower"]);
+        assert_eq!(words("Straße STRASSE"), ["strasse", "strasse"]);
+        assert_eq!(words("ＦＵＬＬ"), ["full"]);
+    }
+
+    #[test]
+    fn line_break_hyphens_join() {
+        assert_eq!(words("exam-\nple"), ["example"]);
+        assert_eq!(words("exam- \r\n  ple"), ["example"]);
+        assert_eq!(words("exam\u{AD}\nple"), ["example"]);
+        assert_eq!(words("soft\u{AD}hyphen"), ["softhyphen"]);
+        assert_eq!(words("well-known"), ["well", "known"]);
+        assert_eq!(words("end -\nnext"), ["end", "next"]);
+        assert_eq!(words("dash-\n\nnew paragraph"), ["dash", "new", "paragraph"]);
+    }
+
+    #[test]
+    fn offsets_point_at_original_bytes() {
+        let text = "«Ça» ﬁt\r\nexam-\r\nple’s café";
+        for (tok, norm) in normalized_words(text) {
+            let orig = &text[tok.start..tok.end];
+            assert!(!orig.is_empty(), "{norm}");
+            assert!(orig.chars().next().map(is_word_char).unwrap());
+        }
+        let got: Vec<&str> = normalized_words(text).iter().map(|(t, _)| &text[t.start..t.end]).collect();
+        assert_eq!(got, ["Ça", "ﬁt", "exam-\r\nple’s", "café"]);
+        assert_eq!(words(text), ["ça", "fit", "examples", "café"]);
+    }
+
+    #[test]
+    fn decomposed_and_composed_forms_agree() {
+        assert_eq!(words("cafe\u{301}"), words("café"));
+    }
+
+    #[test]
+    fn restart_at_any_token_start_gives_the_same_tokens() {
+        let text = "It's a well-known exam-\nple; ﬁne “quotes”\r\nand sof\u{AD}t hyphens. Ünïcödé 42x.";
+        let all = normalized_words(text);
+        for i in 0..all.len() {
+            let mut t = Tokenizer::at(text, all[i].0.start);
+            let mut rest = Vec::new();
+            while let Some(tok) = t.next_token() {
+                rest.push((tok, t.normalized().to_string()));
+            }
+            assert_eq!(rest, all[i..].to_vec());
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! Shingles of k words and winnowing (Schleimer, Wilkerson & Aiken, 2003).
+//!
+//! Every run of `k` consecutive tokens is hashed (a *shingle*). In every
+//! window of `w` consecutive shingles the rightmost minimum is selected; a
+//! selected shingle is a *fingerprint*, recorded once. Two texts that share a
+//! run of at least `t = w + k − 1` tokens share a full window of shingles and
+//! therefore the fingerprint selected in it: winnowing on both sides (the
+//! catalog when indexing, the document when scanning) guarantees that the
+//! shared run is seen, at a density of about `2 / (w + 1)` fingerprints per
+//! token. A text with fewer than `w` shingles still yields its minimum, so
+//! short documents are not silently empty.
+
+use serde::{Deserialize, Serialize};
+
+use crate::token::Tokenizer;
+
+/// The fingerprinting parameters. An index stores them; a scan must use the
+/// same.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FingerprintSettings {
+    /// Words per shingle.
+    pub k: u32,
+    /// Shingles per winnowing window.
+    pub w: u32,
+    /// Version of the normalisation rules ([`crate::NORMALIZER_VERSION`]).
+    pub normalizer: u32,
+}
+
+impl Default for FingerprintSettings {
+    fn default() -> Self {
+        FingerprintSettings { k: 5, w: 8, normalizer: crate::NORMALIZER_VERSION }
+    }
+}
+
+impl FingerprintSettings {
+    /// The guarantee: any shared run of at least this many normalised words
+    /// shares a fingerprint.
+    pub fn guarantee(&self) -> u32 {
+        self.w + self.k - 1
+    }
+
+    /// Check that the parameters make sense.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=64).contains(&self.k) {
+            return Err(format!("k = {} is out of range 1..=64", self.k));
+        }
+        if !(1..=256).contains(&self.w) {
+            return Err(format!("w = {} is out of range 1..=256", self.w));
+        }
+        Ok(())
+    }
+}
+
+/// A selected shingle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// Index of the shingle's first token in the text.
+    pub token: u32,
+    /// Byte offset of that token in the text.
+    pub byte: usize,
+    /// Hash of the shingle.
+    pub hash: u64,
+}
+
+/// Combine the hashes of `k` words into a shingle hash (order-sensitive).
+#[inline]
+pub fn shingle_hash(words: impl Iterator<Item = u64>) -> u64 {
+    let mut h: u64 = 0x9E37_79B9_7F4A_7C15;
+    for w in words {
+        h = (h ^ w).wrapping_mul(0xA24B_AED4_963E_E407).rotate_left(29);
+    }
+    fmix64(h)
+}
+
+/// Murmur3's finaliser: a full avalanche.
+#[inline]
+fn fmix64(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+/// Streaming winnower: push shingles in order, get fingerprints out.
+pub struct Winnower {
+    w: usize,
+    /// Monotone queue of (shingle index, byte, hash): hashes strictly
+    /// increasing from front to back, so the front is the rightmost minimum.
+    queue: std::collections::VecDeque<Fingerprint>,
+    pushed: usize,
+    last: Option<u32>,
+}
+
+impl Winnower {
+    /// A winnower with windows of `w` shingles.
+    pub fn new(w: u32) -> Self {
+        Winnower { w: w as usize, queue: Default::default(), pushed: 0, last: None }
+    }
+
+    /// Push the next shingle; returns the fingerprint it selects, if new.
+    #[inline]
+    pub fn push(&mut self, fp: Fingerprint) -> Option<Fingerprint> {
+        while self.queue.back().is_some_and(|b| b.hash >= fp.hash) {
+            self.queue.pop_back();
+        }
+        self.queue.push_back(fp);
+        self.pushed += 1;
+        if self.pushed < self.w {
+            return None;
+        }
+        let lo = (self.pushed - self.w) as u32;
+        while self.queue.front().is_some_and(|f| f.token < lo) {
+            self.queue.pop_front();
+        }
+        self.select()
+    }
+
+    /// At the end of the text: a text shorter than one window yields its
+    /// minimum.
+    pub fn finish(&mut self) -> Option<Fingerprint> {
+        if self.pushed > 0 && self.pushed < self.w {
+            self.select()
+        } else {
+            None
+        }
+    }
+
+    fn select(&mut self) -> Option<Fingerprint> {
+        let front = *self.queue.front()?;
+        if self.last == Some(front.token) {
+            return None;
+        }
+        self.last = Some(front.token);
+        Some(front)
+    }
+}
+
+/// Streaming fingerprints of a text, with token checkpoints.
+///
+/// `on_token` sees every token (its index and byte start) so callers can
+/// record sparse checkpoints or block boundaries; `on_fp` sees every
+/// fingerprint. Returns the number of tokens.
+pub fn fingerprint_text(
+    text: &str,
+    settings: &FingerprintSettings,
+    mut on_token: impl FnMut(u32, usize),
+    mut on_fp: impl FnMut(Fingerprint),
+) -> u32 {
+    let k = settings.k as usize;
+    let mut ring = vec![(0u64, 0usize); k];
+    let mut tok = Tokenizer::new(text);
+    let mut win = Winnower::new(settings.w);
+    let mut n: usize = 0;
+    while let Some(t) = tok.next_token() {
+        on_token(n as u32, t.start);
+        ring[n % k] = (t.hash, t.start);
+        n += 1;
+        if n >= k {
+            let first = n - k;
+            let hash = shingle_hash((first..n).map(|i| ring[i % k].0));
+            let fp = Fingerprint { token: first as u32, byte: ring[first % k].1, hash };
+            if let Some(sel) = win.push(fp) {
+                on_fp(sel);
+            }
+        }
+    }
+    if let Some(sel) = win.finish() {
+        on_fp(sel);
+    }
+    n as u32
+}
+
+/// All fingerprints of a text (convenience for tests and small texts).
+pub fn fingerprints(text: &str, settings: &FingerprintSettings) -> Vec<Fingerprint> {
+    let mut out = Vec::new();
+    fingerprint_text(text, settings, |_, _| {}, |f| out.push(f));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn brute_force(hashes: &[u64], w: usize) -> Vec<usize> {
+        let mut out: Vec<usize> = Vec::new();
+        if hashes.len() < w {
+            if let Some(min) = hashes.iter().min() {
+                out.push(hashes.iter().rposition(|h| h == min).unwrap());
+            }
+            return out;
+        }
+        for s in 0..=hashes.len() - w {
+            let win = &hashes[s..s + w];
+            let min = win.iter().min().unwrap();
+            let i = s + win.iter().rposition(|h| h == min).unwrap();
+            if out.last() != Some(&i) {
+                out.push(i);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn winnower_matches_brute_force() {
+        let mut x: u64 = 7;
+        for w in [1usize, 2, 3, 8] {
+            for len in 0..60 {
+                let hashes: Vec<u64> = (0..len)
+                    .map(|_| {
+                        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                        x >> 60 // few distinct values: many ties
+                    })
+                    .collect();
+                let mut win = Winnower::new(w as u32);
+                let mut got = Vec::new();
+                for (i, &hash) in hashes.iter().enumerate() {
+                    if let Some(f) = win.push(Fingerprint { token: i as u32, byte: i, hash }) {
+                        got.push(f.token as usize);
+                    }
+                }
+                if let Some(f) = win.finish() {
+                    got.push(f.token as usize);
+                }
+                assert_eq!(got, brute_force(&hashes, w), "w={w} {hashes:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn density_is_about_two_over_w_plus_one() {
+        let text: String = (0..20000).map(|i| format!("w{} ", (i * 7919) % 5003)).collect();
+        let s = FingerprintSettings::default();
+        let n = fingerprints(&text, &s).len() as f64 / 20000.0;
+        let expect = 2.0 / (s.w as f64 + 1.0);
+        assert!((n - expect).abs() < 0.03, "density {n}, expected about {expect}");
+    }
+}
