@@ -14,11 +14,22 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Build a fingerprint index from a catalog of works.
+    Index(cmd::index::Args),
+    /// Scan a corpus against an index: findings, coverage, stats.
+    Scan(cmd::scan::Args),
+    /// Summarise the results of a scan.
+    Report(cmd::report::Args),
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result: anyhow::Result<ExitCode> = match cli.command {};
+    let result: anyhow::Result<ExitCode> = match cli.command {
+        Command::Index(a) => cmd::index::run(a),
+        Command::Scan(a) => cmd::scan::run(a),
+        Command::Report(a) => cmd::report::run(a),
+    };
     match result {
         Ok(code) => code,
         Err(err) => {

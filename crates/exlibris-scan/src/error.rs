@@ -1,0 +1,43 @@
+//! Errors of a scan.
+use std::path::PathBuf;
+
+/// What can stop a scan (record-level problems are [`crate::Rejection`]s,
+/// not errors).
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// The index could not be used.
+    #[error(transparent)]
+    Index(#[from] exlibris_index::IndexError),
+    /// An I/O error on a named file.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A bad record under `--strict`, or bad input that cannot be skipped.
+    #[error("{0}")]
+    Input(String),
+    /// Results that cannot be read or merged.
+    #[error("{path}: {reason}")]
+    Results {
+        /// The results file or directory.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Result alias of this crate.
+pub type Result<T, E = ScanError> = std::result::Result<T, E>;
+
+pub(crate) trait IoContext<T> {
+    fn at(self, path: &std::path::Path) -> Result<T>;
+}
+
+impl<T> IoContext<T> for std::io::Result<T> {
+    fn at(self, path: &std::path::Path) -> Result<T> {
+        self.map_err(|source| ScanError::Io { path: path.to_path_buf(), source })
+    }
+}

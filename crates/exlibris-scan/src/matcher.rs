@@ -1,0 +1,310 @@
+//! The matcher: from a document's fingerprints to verified findings.
+//!
+//! 1. Winnow the document and look every fingerprint up: *hits*
+//!    (document token, work, work token).
+//! 2. Chain hits per work in document order: a hit joins the chain whose
+//!    diagonal (work token − document token) is nearest, within
+//!    `max_drift`, if it comes at most `max_gap` tokens after the chain's
+//!    last hit. Gaps absorb page headers, verse numbers and OCR damage;
+//!    drift absorbs inserted and deleted words.
+//! 3. Verify each chain on the real words of both sides (the work's text
+//!    comes from the index) and extend it to the true ends of the shared
+//!    text ([`exlibris_text::align`]). Hash collisions die here.
+//! 4. Merge neighbouring pieces of one passage, drop findings shorter than
+//!    `min_words` or resting only on fingerprints shared by several works,
+//!    and where findings overlap in the document keep the strongest.
+use exlibris_index::{Index, TextRegion};
+use exlibris_text::{align, fingerprint_text, AlignParams, Region};
+
+use crate::error::Result;
+
+/// Tolerances and thresholds of the matcher.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct MatchOptions {
+    /// Most tokens between two hits of one chain.
+    pub max_gap: u32,
+    /// Most change of diagonal between two hits of one chain.
+    pub max_drift: u32,
+    /// Fewest matched words in a finding. `0` means the index's guarantee
+    /// (`w + k − 1`).
+    pub min_words: u32,
+    /// A finding whose document span lies more than this share inside a
+    /// stronger finding's is dropped.
+    pub max_overlap: f64,
+}
+
+impl Default for MatchOptions {
+    fn default() -> Self {
+        MatchOptions { max_gap: 48, max_drift: 12, min_words: 0, max_overlap: 0.5 }
+    }
+}
+
+/// One aligned span pair.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    /// Index of the work in the index.
+    pub work: u32,
+    /// Byte range in the document's text.
+    pub doc_start: u64,
+    /// End of the document range.
+    pub doc_end: u64,
+    /// Byte range in the work's text.
+    pub work_start: u64,
+    /// End of the work range.
+    pub work_end: u64,
+    /// Document tokens `[doc_token, doc_token_end)`.
+    pub doc_token: u32,
+    /// End of the document tokens.
+    pub doc_token_end: u32,
+    /// Work tokens `[work_token, work_token_end)`.
+    pub work_token: u32,
+    /// End of the work tokens.
+    pub work_token_end: u32,
+    /// Words matched (equal on both sides).
+    pub words: u32,
+    /// Verified fingerprints in it.
+    pub anchors: u32,
+    /// Excerpt of the work's side.
+    pub work_excerpt: String,
+}
+
+impl Finding {
+    /// Matched words over the longer side's words: 1.0 for an exact copy.
+    pub fn score(&self) -> f64 {
+        let len = (self.doc_token_end - self.doc_token).max(self.work_token_end - self.work_token).max(1);
+        (self.words as f64 / len as f64).min(1.0)
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Hit {
+    work: u32,
+    wtok: u32,
+    dtok: u32,
+    shared: bool,
+}
+
+struct Chain {
+    hits: Vec<Hit>,
+}
+
+impl Chain {
+    fn last(&self) -> Hit {
+        *self.hits.last().expect("chains are never empty")
+    }
+}
+
+const CHECKPOINT: u32 = 64;
+/// Bytes of each side kept as an excerpt.
+pub const EXCERPT_BYTES: usize = 240;
+
+/// Per-thread scratch space, reused across documents.
+#[derive(Default)]
+pub struct Scratch {
+    hits: Vec<Hit>,
+    checkpoints: Vec<usize>,
+    doc: Region,
+    work: Region,
+    text: TextRegion,
+}
+
+/// Matches documents against one index; cheap to share across threads.
+pub struct Matcher<'i> {
+    index: &'i Index,
+    opts: MatchOptions,
+    min_words: u32,
+    align: AlignParams,
+}
+
+impl<'i> Matcher<'i> {
+    /// A matcher over `index`.
+    pub fn new(index: &'i Index, opts: MatchOptions) -> Self {
+        let s = index.settings();
+        let min_words = if opts.min_words == 0 { s.guarantee() } else { opts.min_words };
+        Matcher { index, opts, min_words, align: AlignParams::new(s.k) }
+    }
+
+    /// The index.
+    pub fn index(&self) -> &Index {
+        self.index
+    }
+
+    /// The effective minimum of matched words.
+    pub fn min_words(&self) -> u32 {
+        self.min_words
+    }
+
+    /// All findings of one document's text, sorted by document offset.
+    pub fn find(&self, text: &str, scratch: &mut Scratch) -> Result<Vec<Finding>> {
+        let table = self.index.fingerprints();
+        scratch.hits.clear();
+        scratch.checkpoints.clear();
+        let (hits, cps) = (&mut scratch.hits, &mut scratch.checkpoints);
+        fingerprint_text(
+            text,
+            self.index.settings(),
+            |i, byte| {
+                if i % CHECKPOINT == 0 {
+                    cps.push(byte);
+                }
+            },
+            |fp| {
+                for p in table.lookup(fp.hash) {
+                    hits.push(Hit { work: p.work, wtok: p.token, dtok: fp.token, shared: p.shared });
+                }
+            },
+        );
+        if scratch.hits.is_empty() {
+            return Ok(Vec::new());
+        }
+        scratch.hits.sort_unstable_by_key(|h| (h.work, h.dtok, h.wtok));
+        let hits = std::mem::take(&mut scratch.hits);
+        let mut found = Vec::new();
+        for group in hits.chunk_by(|a, b| a.work == b.work) {
+            let mut pieces = Vec::new();
+            for chain in self.chains(group) {
+                if let Some(f) = self.verify(text, &chain, scratch)? {
+                    pieces.push(f);
+                }
+            }
+            found.extend(self.merge_pieces(pieces));
+        }
+        scratch.hits = hits;
+        Ok(self.select(found))
+    }
+
+    fn chains(&self, hits: &[Hit]) -> Vec<Chain> {
+        let (gap, drift) = (self.opts.max_gap as i64, self.opts.max_drift as i64);
+        let mut active: Vec<Chain> = Vec::new();
+        let mut closed = Vec::new();
+        for &h in hits {
+            let mut i = 0;
+            while i < active.len() {
+                if (h.dtok as i64) - (active[i].last().dtok as i64) > gap {
+                    closed.push(active.swap_remove(i));
+                } else {
+                    i += 1;
+                }
+            }
+            let diag = h.wtok as i64 - h.dtok as i64;
+            let best = active
+                .iter_mut()
+                .filter(|c| {
+                    let l = c.last();
+                    h.dtok > l.dtok && (h.wtok as i64) > l.wtok as i64 - drift && (h.wtok as i64) <= l.wtok as i64 + gap + drift
+                })
+                .map(|c| {
+                    let l = c.last();
+                    ((l.wtok as i64 - l.dtok as i64 - diag).abs(), c)
+                })
+                .filter(|(d, _)| *d <= drift)
+                .min_by_key(|(d, c)| (*d, c.hits[0].dtok));
+            match best {
+                Some((_, c)) => c.hits.push(h),
+                None => active.push(Chain { hits: vec![h] }),
+            }
+        }
+        closed.extend(active);
+        closed.sort_by_key(|c| (c.hits[0].dtok, c.hits[0].wtok));
+        closed
+    }
+
+    /// Verify and extend a chain on the words of both sides.
+    fn verify(&self, text: &str, chain: &Chain, s: &mut Scratch) -> Result<Option<Finding>> {
+        let k = self.index.settings().k;
+        let ext = self.opts.max_gap + self.opts.max_drift + k;
+        let first = chain.hits[0];
+        let last = chain.last();
+        let work = first.work;
+
+        let d_lo = first.dtok.saturating_sub(ext);
+        let d_hi = last.dtok.saturating_add(k + ext);
+        let cp = (d_lo / CHECKPOINT) as usize;
+        s.doc.load(text, s.checkpoints[cp], cp as u32 * CHECKPOINT, d_lo, d_hi);
+
+        let w_lo = chain.hits.iter().map(|h| h.wtok).min().unwrap().saturating_sub(ext);
+        let w_hi = chain.hits.iter().map(|h| h.wtok).max().unwrap().saturating_add(k + ext);
+        self.index.texts().region(work, w_lo, w_hi, &mut s.text)?;
+        s.work.load(&s.text.text, 0, s.text.first_token, w_lo, w_hi);
+        let (doc_base, work_base) = (s.doc.first, s.work.first);
+
+        let k = k as usize;
+        let mut unique = false;
+        let mut anchors = Vec::with_capacity(chain.hits.len());
+        for h in &chain.hits {
+            let (d, w) = ((h.dtok - doc_base) as usize, (h.wtok - work_base) as usize);
+            let same = d + k <= s.doc.len() && w + k <= s.work.len() && (0..k).all(|i| s.doc.word(d + i) == s.work.word(w + i));
+            if same {
+                unique |= !h.shared;
+                anchors.push((d, w));
+            }
+        }
+        if !unique {
+            return Ok(None);
+        }
+        let Some(al) = align(&s.doc, &s.work, &anchors, &self.align) else { return Ok(None) };
+        let (wb, we) = (s.work.token(al.work_begin), s.work.token(al.work_end - 1));
+        let work_excerpt = exlibris_text::truncate_at_char(&s.text.text[wb.start..], EXCERPT_BYTES).to_string();
+        Ok(Some(Finding {
+            work,
+            doc_start: s.doc.token(al.doc_begin).start as u64,
+            doc_end: s.doc.token(al.doc_end - 1).end as u64,
+            work_start: s.text.first_byte + wb.start as u64,
+            work_end: s.text.first_byte + we.end as u64,
+            doc_token: doc_base + al.doc_begin as u32,
+            doc_token_end: doc_base + al.doc_end as u32,
+            work_token: work_base + al.work_begin as u32,
+            work_token_end: work_base + al.work_end as u32,
+            words: al.matched as u32,
+            anchors: al.anchors as u32,
+            work_excerpt,
+        }))
+    }
+
+    /// Join pieces of one passage of one work that the chaining split.
+    fn merge_pieces(&self, mut pieces: Vec<Finding>) -> Vec<Finding> {
+        pieces.sort_by_key(|f| (f.doc_token, f.work_token));
+        let (gap, drift) = (self.opts.max_gap as i64, self.opts.max_drift as i64);
+        let mut out: Vec<Finding> = Vec::with_capacity(pieces.len());
+        for f in pieces {
+            if let Some(cur) = out.last_mut() {
+                let dgap = f.doc_token as i64 - cur.doc_token_end as i64;
+                let wgap = f.work_token as i64 - cur.work_token_end as i64;
+                if f.doc_token_end <= cur.doc_token_end {
+                    continue; // inside the current piece
+                }
+                if dgap <= gap && (-drift..=gap + drift).contains(&wgap) && f.work_token_end > cur.work_token_end {
+                    let overlap = (cur.doc_token_end as i64 - f.doc_token as i64).max(0) as u32;
+                    cur.words += f.words.saturating_sub(overlap);
+                    cur.anchors += f.anchors;
+                    cur.doc_end = cur.doc_end.max(f.doc_end);
+                    cur.doc_token_end = cur.doc_token_end.max(f.doc_token_end);
+                    cur.work_end = cur.work_end.max(f.work_end);
+                    cur.work_token_end = cur.work_token_end.max(f.work_token_end);
+                    continue;
+                }
+            }
+            out.push(f);
+        }
+        out
+    }
+
+    /// Threshold, then keep the strongest of overlapping findings.
+    fn select(&self, mut found: Vec<Finding>) -> Vec<Finding> {
+        found.retain(|f| f.words >= self.min_words);
+        found.sort_by(|a, b| b.words.cmp(&a.words).then(a.work.cmp(&b.work)).then(a.doc_start.cmp(&b.doc_start)));
+        let mut kept: Vec<Finding> = Vec::with_capacity(found.len());
+        for f in found {
+            let len = (f.doc_end - f.doc_start).max(1) as f64;
+            let overlapped = kept.iter().any(|k| {
+                let o = f.doc_end.min(k.doc_end).saturating_sub(f.doc_start.max(k.doc_start));
+                o as f64 / len > self.opts.max_overlap
+            });
+            if !overlapped {
+                kept.push(f);
+            }
+        }
+        kept.sort_by_key(|f| (f.doc_start, f.work, f.work_start));
+        kept
+    }
+}
