@@ -273,7 +273,9 @@ impl<'i> Matcher<'i> {
                 if f.doc_token_end <= cur.doc_token_end {
                     continue; // inside the current piece
                 }
-                if dgap <= gap && (-drift..=gap + drift).contains(&wgap) && f.work_token_end > cur.work_token_end {
+                let ddiag = (f.work_token as i64 - f.doc_token as i64) - (cur.work_token as i64 - cur.doc_token as i64);
+                let consistent = ddiag.abs() <= drift || (-drift..=gap + drift).contains(&wgap);
+                if dgap <= gap && wgap <= gap + drift && consistent && f.work_token_end > cur.work_token_end {
                     let overlap = (cur.doc_token_end as i64 - f.doc_token as i64).max(0) as u32;
                     cur.words += f.words.saturating_sub(overlap);
                     cur.anchors += f.anchors;
