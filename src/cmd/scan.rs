@@ -6,7 +6,9 @@ use std::sync::atomic::Ordering;
 use anyhow::Context;
 
 use exlibris_index::Index;
-use exlibris_scan::{discover, scan, Fields, MatchOptions, Progress, ReadOptions, ResultsWriter, RunInfo, ScanOptions, Sink};
+use exlibris_scan::{
+    discover, scan, Fields, MatchOptions, Progress, ReadOptions, ResultsWriter, RunInfo, ScanOptions, Sink,
+};
 
 /// Scan a corpus against an index.
 #[derive(clap::Args)]
@@ -74,7 +76,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             fields: Fields { id: a.id_field, text: a.text_field, url: a.url_field },
             max_record_bytes: a.max_record_bytes,
         },
-        matching: MatchOptions { max_gap: a.max_gap, max_drift: a.max_drift, min_words: a.min_words.unwrap_or(0), ..Default::default() },
+        matching: MatchOptions {
+            max_gap: a.max_gap,
+            max_drift: a.max_drift,
+            min_words: a.min_words.unwrap_or(0),
+            ..Default::default()
+        },
         strict: a.strict,
         batch_bytes: 0,
     };
@@ -87,7 +94,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         matching: opts.matching.clone(),
         inputs: inputs.iter().map(|i| i.path.display().to_string()).collect(),
         threads,
-        started_unix: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+        started_unix: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
     };
     let total: u64 = inputs.iter().filter_map(|i| std::fs::metadata(&i.path).ok()).map(|m| m.len()).sum();
     let bar = super::progress_bar(total, "scanning");
@@ -95,7 +104,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let mut writer = ResultsWriter::create(&a.out)?;
     struct Report<'a, 'b>(&'a mut ResultsWriter, &'b indicatif::ProgressBar, &'b Progress);
     impl Sink for Report<'_, '_> {
-        fn document(&mut self, d: &exlibris_scan::Document, f: &[exlibris_scan::Finding], i: &Index) -> exlibris_scan::Result<bool> {
+        fn document(
+            &mut self,
+            d: &exlibris_scan::Document,
+            f: &[exlibris_scan::Finding],
+            i: &Index,
+        ) -> exlibris_scan::Result<bool> {
             self.1.set_position(self.2.bytes.load(Ordering::Relaxed));
             self.0.document(d, f, i)
         }
@@ -130,7 +144,11 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         a.out.display()
     );
     if stats.is_partial() {
-        eprintln!("exlibris: partial run: {} records rejected (see {}/rejected.jsonl)", stats.documents_rejected, a.out.display());
+        eprintln!(
+            "exlibris: partial run: {} records rejected (see {}/rejected.jsonl)",
+            stats.documents_rejected,
+            a.out.display()
+        );
     }
     Ok(super::exit_code(stats.is_partial()))
 }

@@ -27,7 +27,11 @@ pub struct BuildOptions {
 
 impl Default for BuildOptions {
     fn default() -> Self {
-        BuildOptions { fingerprint: FingerprintSettings::default(), filter: TableFilter::default(), memory: 1 << 30 }
+        BuildOptions {
+            fingerprint: FingerprintSettings::default(),
+            filter: TableFilter::default(),
+            memory: 1 << 30,
+        }
     }
 }
 
@@ -99,7 +103,8 @@ pub fn build_index(
     // Works are prepared in parallel, in groups that fit the memory budget,
     // and appended in catalog order so the index is the same whatever the
     // thread count.
-    let sizes: Vec<u64> = catalog.entries.iter().map(|e| std::fs::metadata(&e.file).map_or(0, |m| m.len())).collect();
+    let sizes: Vec<u64> =
+        catalog.entries.iter().map(|e| std::fs::metadata(&e.file).map_or(0, |m| m.len())).collect();
     let budget = (opts.memory as u64 / 8).max(1 << 20);
     let mut start = 0;
     while start < catalog.entries.len() {
@@ -171,7 +176,8 @@ pub fn build_index(
         seconds: started.elapsed().as_secs_f64(),
     };
     let id = xxhash_rust::xxh3::xxh3_64(
-        format!("{fp_sum:016x}{text_sum:016x}{works_sum:016x}{:?}{:?}", opts.fingerprint, opts.filter).as_bytes(),
+        format!("{fp_sum:016x}{text_sum:016x}{works_sum:016x}{:?}{:?}", opts.fingerprint, opts.filter)
+            .as_bytes(),
     );
     let meta = IndexMeta {
         format: crate::FORMAT_NAME.into(),

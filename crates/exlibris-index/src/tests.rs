@@ -65,9 +65,11 @@ fn rebuild_replaces_and_corruption_is_refused() {
     let out = dir.path().join("idx");
     build_index(&cat, &out, &BuildOptions::default(), &|_| {}).unwrap();
     let m2 = catalog(dir.path(), &[("a", &sample_text(4, 2000))]);
-    let (meta, _) = build_index(&Catalog::read(&m2).unwrap(), &out, &BuildOptions::default(), &|_| {}).unwrap();
+    let (meta, _) =
+        build_index(&Catalog::read(&m2).unwrap(), &out, &BuildOptions::default(), &|_| {}).unwrap();
     // Only the new components remain.
-    let names: Vec<String> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let names: Vec<String> =
+        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     assert_eq!(names.len(), 4, "{names:?}");
     let fp = out.join(&meta.components.fingerprints.file);
     let bytes = std::fs::read(&fp).unwrap();
@@ -82,6 +84,7 @@ fn rebuild_replaces_and_corruption_is_refused() {
 fn foreign_output_directory_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let m = catalog(dir.path(), &[("a", "some words here")]);
-    let err = build_index(&Catalog::read(&m).unwrap(), dir.path(), &BuildOptions::default(), &|_| {}).unwrap_err();
+    let err =
+        build_index(&Catalog::read(&m).unwrap(), dir.path(), &BuildOptions::default(), &|_| {}).unwrap_err();
     assert!(err.to_string().contains("not an exlibris index"), "{err}");
 }

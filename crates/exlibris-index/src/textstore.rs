@@ -113,13 +113,14 @@ impl<'a> TextStore<'a> {
     /// Interpret a verified component body.
     pub fn new(body: &'a [u8], path: &'a Path) -> Result<Self> {
         let corrupt = |reason: &str| IndexError::Corrupt { path: path.to_path_buf(), reason: reason.into() };
-        if body.len() < 16 || body.len() % 8 != 0 {
+        if body.len() < 16 || !body.len().is_multiple_of(8) {
             return Err(corrupt("text store too short or misaligned"));
         }
         let tail = &body[body.len() - 16..];
         let n = u64::from_le_bytes(tail[..8].try_into().unwrap()) as usize;
         let data_len = u64::from_le_bytes(tail[8..].try_into().unwrap()) as usize;
-        if data_len.checked_add(n.checked_mul(32).ok_or_else(|| corrupt("bad block count"))?) != Some(body.len() - 16)
+        if data_len.checked_add(n.checked_mul(32).ok_or_else(|| corrupt("bad block count"))?)
+            != Some(body.len() - 16)
         {
             return Err(corrupt("text store size does not match its trailer"));
         }
@@ -145,9 +146,9 @@ impl<'a> TextStore<'a> {
         let (off, clen, raw) = (rec[2] as usize, (rec[3] >> 32) as usize, (rec[3] & 0xFFFF_FFFF) as usize);
         let start = into.len();
         into.resize(start + raw, 0);
-        let n = zstd::bulk::decompress_to_buffer(&self.data[off..off + clen], &mut into[start..]).map_err(|e| {
-            IndexError::Corrupt { path: self.path.to_path_buf(), reason: format!("text block {i}: {e}") }
-        })?;
+        let n = zstd::bulk::decompress_to_buffer(&self.data[off..off + clen], &mut into[start..]).map_err(
+            |e| IndexError::Corrupt { path: self.path.to_path_buf(), reason: format!("text block {i}: {e}") },
+        )?;
         if n != raw {
             return Err(IndexError::Corrupt {
                 path: self.path.to_path_buf(),

@@ -141,9 +141,7 @@ impl<'a> Tokenizer<'a> {
                 }
                 let next = match c {
                     '\u{2019}' | '\u{02BC}' => self.word_char_after(pos + len),
-                    '\u{00AD}' => self
-                        .word_char_after(pos + len)
-                        .or_else(|| self.line_break_join(pos + len)),
+                    '\u{00AD}' => self.word_char_after(pos + len).or_else(|| self.line_break_join(pos + len)),
                     '\u{2010}' | '\u{2011}' => self.line_break_join(pos + len),
                     c if is_ignorable(c) => self.word_char_after(pos + len),
                     _ => None,

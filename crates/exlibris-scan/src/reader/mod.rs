@@ -156,14 +156,16 @@ pub struct SkippedFile {
 }
 
 /// Expand the command line's paths into input files: files as given,
-/// directories recursively in sorted order. Returns the inputs and the files
+/// directories recursively in sorted order (a missing path stays an input
+/// whose opening fails, so it is reported). Returns the inputs and the files
 /// skipped (with reasons), so that nothing is left out silently.
 pub fn discover(paths: &[PathBuf]) -> Result<(Vec<Input>, Vec<SkippedFile>)> {
     let mut inputs = Vec::new();
     let mut skipped = Vec::new();
     for p in paths {
-        let meta = std::fs::metadata(p).at(p)?;
-        if meta.is_dir() {
+        // A path that cannot be read is kept as an input: opening it fails,
+        // and that failure is reported as a rejected record, not lost.
+        if p.is_dir() {
             walk_dir(p, &mut inputs, &mut skipped)?;
         } else {
             let kind = classify(p).unwrap_or(InputKind::Jsonl);
@@ -174,7 +176,11 @@ pub fn discover(paths: &[PathBuf]) -> Result<(Vec<Input>, Vec<SkippedFile>)> {
 }
 
 fn walk_dir(dir: &Path, inputs: &mut Vec<Input>, skipped: &mut Vec<SkippedFile>) -> Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).at(dir)?.map(|e| e.map(|e| e.path())).collect::<std::io::Result<_>>().at(dir)?;
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .at(dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()
+        .at(dir)?;
     entries.sort();
     for path in entries {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
