@@ -55,6 +55,11 @@ fn build_open_and_read_back() {
     idx.texts().region(0, 20_000, 20_010, &mut r).unwrap();
     assert!(r.first_token <= 20_000 && r.first_byte > 0);
     assert_eq!(&a[r.first_byte as usize..r.first_byte as usize + r.text.len()], r.text);
+    // The restart point is the start of a token at or before the one asked for.
+    let (tok, byte) = r.restart;
+    assert!(tok <= 20_000 && 20_000 - tok < textstore::CHECKPOINT_TOKENS);
+    let words = exlibris_text::normalized_words(&a);
+    assert_eq!(words[tok as usize].0.start, r.first_byte as usize + byte);
 }
 
 #[test]

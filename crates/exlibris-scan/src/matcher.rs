@@ -227,7 +227,7 @@ impl<'i> Matcher<'i> {
         let w_lo = chain.hits.iter().map(|h| h.wtok).min().unwrap().saturating_sub(ext);
         let w_hi = chain.hits.iter().map(|h| h.wtok).max().unwrap().saturating_add(k + ext);
         self.index.texts().region(work, w_lo, w_hi, &mut s.text)?;
-        s.work.load(&s.text.text, 0, s.text.first_token, w_lo, w_hi);
+        s.work.load(&s.text.text, s.text.restart.1, s.text.restart.0, w_lo, w_hi);
         let (doc_base, work_base) = (s.doc.first, s.work.first);
 
         let k = k as usize;
@@ -246,6 +246,7 @@ impl<'i> Matcher<'i> {
         if !unique {
             return Ok(None);
         }
+
         let Some(al) = align(&s.doc, &s.work, &anchors, &self.align) else { return Ok(None) };
         let (wb, we) = (s.work.token(al.work_begin), s.work.token(al.work_end - 1));
         let work_excerpt =
