@@ -14,7 +14,7 @@ for profile in dev hard; do
 done
 printf '%-3s %-3s %-3s %-5s %s\n' k w t prof "score (plagdet precision recall granularity false_pairs cov_err_max) postings scan_s"
 for k in ${KS:-4 5 6 7}; do
-  for w in ${WS:-4 6 8 10 12}; do
+  for w in ${WS:-4 6 7 8 10 12}; do
     idx="$out/idx-$k-$w"
     "$exl" index --catalog "$shared/corpora/books/catalog.jsonl" --out "$idx" --k "$k" --w "$w" >/dev/null
     postings=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['postings'])" "$idx/meta.json")

@@ -258,7 +258,7 @@ fn a_corrupt_or_incomplete_index_is_refused() {
         .arg("--out")
         .arg(fx.path("r"))
         .arg(fx.path("c.jsonl")));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("index built with k = 5"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("index built with k = 6"));
 }
 
 #[test]

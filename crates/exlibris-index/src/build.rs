@@ -11,7 +11,7 @@ use crate::catalog::{extract_text, Catalog, CatalogEntry, RejectedWork};
 use crate::error::{IndexError, IoContext, Result};
 use crate::format::{sync_dir, write_atomic, ComponentWriter};
 use crate::fptable::{FpTableBuilder, TableFilter, TableStats};
-use crate::textstore::{compress_blocks, Block, TextStoreWriter};
+use crate::textstore::{compress_blocks, train_dictionary, Block, BlockCompressor, TextStoreWriter};
 use crate::{fptable, textstore, ComponentRef, IndexMeta, WorkRecord, META_FILE};
 
 /// Settings of an index build.
@@ -56,7 +56,11 @@ struct Prepared {
     blocks: Vec<Block>,
 }
 
-fn prepare(entry: &CatalogEntry, fp: &FingerprintSettings) -> std::result::Result<Prepared, RejectedWork> {
+fn prepare(
+    entry: &CatalogEntry,
+    fp: &FingerprintSettings,
+    bc: &BlockCompressor,
+) -> std::result::Result<Prepared, RejectedWork> {
     let reject = |reason: String| RejectedWork { line: entry.line, id: Some(entry.meta.id.clone()), reason };
     let text = extract_text(&entry.file).map_err(reject)?;
     let mut fps = Vec::with_capacity(text.len() / 20);
@@ -65,7 +69,7 @@ fn prepare(entry: &CatalogEntry, fp: &FingerprintSettings) -> std::result::Resul
     if tokens == 0 {
         return Err(reject(format!("{}: no words in the text", entry.file.display())));
     }
-    let blocks = compress_blocks(&text, &starts);
+    let blocks = compress_blocks(&text, &starts, bc);
     let record = WorkRecord {
         meta: entry.meta.clone(),
         format: "text".into(),
@@ -95,7 +99,9 @@ pub fn build_index(
     let staging = tempfile::Builder::new().prefix(".build-").tempdir_in(out).at(out)?;
     let mut table = FpTableBuilder::new(opts.memory / 2, staging.path());
     let text_path = staging.path().join("text.tmp");
-    let mut texts = TextStoreWriter::create(&text_path)?;
+    let dict = train_dictionary(&dictionary_samples(catalog));
+    let bc = BlockCompressor::new(&dict);
+    let mut texts = TextStoreWriter::create(&text_path, &dict)?;
     let mut works: Vec<WorkRecord> = Vec::new();
     let mut rejected = catalog.rejected.clone();
     let done = AtomicU64::new(0);
@@ -118,7 +124,7 @@ pub fn build_index(
             .par_iter()
             .zip(&sizes[start..end])
             .map(|(e, &size)| {
-                let p = prepare(e, &opts.fingerprint);
+                let p = prepare(e, &opts.fingerprint, &bc);
                 progress(done.fetch_add(size, Ordering::Relaxed) + size);
                 p
             })
@@ -201,6 +207,28 @@ pub fn build_index(
     write_atomic(&meta_path, &serde_json::to_vec_pretty(&meta).expect("meta serialises"))?;
     remove_stale(out, &meta);
     Ok((meta, stats))
+}
+
+/// Samples of the catalog's text for the compression dictionary: blocks
+/// taken at a stride from the first works, up to 8 MiB.
+fn dictionary_samples(catalog: &Catalog) -> Vec<Vec<u8>> {
+    const WANT: usize = 8 << 20;
+    let block = crate::textstore::BLOCK_BYTES;
+    let mut samples = Vec::new();
+    let mut total = 0;
+    for e in &catalog.entries {
+        let Ok(text) = extract_text(&e.file) else { continue };
+        let bytes = text.as_bytes();
+        let stride = (bytes.len() / block / 64).max(1) * block;
+        for chunk in bytes.chunks(block).step_by(stride / block) {
+            samples.push(chunk.to_vec());
+            total += chunk.len();
+        }
+        if total >= WANT {
+            break;
+        }
+    }
+    samples
 }
 
 /// The output directory must be new, empty, or an exlibris index.

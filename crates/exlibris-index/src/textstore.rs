@@ -2,12 +2,17 @@
 //! starts, so that a region of a work (for verification, extension and
 //! evidence excerpts) is read by decompressing a block or two.
 //!
+//! Blocks are small (8 KiB), so a read decompresses little, and compressed
+//! with a zstd dictionary trained on the catalog, which recovers the ratio
+//! that small blocks lose.
+//!
 //! ```text
+//! dictionary:  zstd dictionary (may be empty)
 //! blocks:      compressed bytes, block after block, works in index order
 //! directory:   [work << 32 | first token, first byte, data offset,
 //!               compressed len << 32 | raw len, first checkpoint] × n
 //! checkpoints: u32 × m: byte offset in its block of every 64th token
-//! trailer:     n: u64, m: u64, data length: u64
+//! trailer:     n: u64, m: u64, data length (dictionary included): u64, dictionary length: u64
 //! ```
 //! Checkpoints let a reader start tokenising near the token it needs
 //! instead of at the start of the block.
@@ -19,9 +24,11 @@ use crate::format::ComponentWriter;
 /// Component kind of the text store.
 pub const KIND: &[u8; 4] = b"TEXT";
 /// Its format version.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 /// Target uncompressed size of a block.
-pub const BLOCK_BYTES: usize = 32 * 1024;
+pub const BLOCK_BYTES: usize = 8 * 1024;
+/// Most bytes of a trained dictionary.
+pub const DICT_BYTES: usize = 64 * 1024;
 const LEVEL: i32 = 9;
 
 /// One compressed block of a work, ready to be appended.
@@ -36,9 +43,39 @@ pub struct Block {
 /// Tokens between checkpoints.
 pub const CHECKPOINT_TOKENS: u32 = 64;
 
+/// Train a compression dictionary on samples of the catalog's text; empty
+/// when there is too little text to train on.
+pub fn train_dictionary(samples: &[Vec<u8>]) -> Vec<u8> {
+    if samples.iter().map(Vec::len).sum::<usize>() < 16 * DICT_BYTES {
+        return Vec::new();
+    }
+    zstd::dict::from_samples(samples, DICT_BYTES).unwrap_or_default()
+}
+
+/// A prepared compression dictionary, shared by the threads of a build.
+pub struct BlockCompressor {
+    dict: Option<zstd::dict::EncoderDictionary<'static>>,
+}
+
+impl BlockCompressor {
+    /// Compress with `dict` (may be empty).
+    pub fn new(dict: &[u8]) -> Self {
+        BlockCompressor { dict: (!dict.is_empty()).then(|| zstd::dict::EncoderDictionary::copy(dict, LEVEL)) }
+    }
+
+    fn compressor(&self) -> zstd::bulk::Compressor<'_> {
+        match &self.dict {
+            Some(d) => zstd::bulk::Compressor::with_prepared_dictionary(d),
+            None => zstd::bulk::Compressor::new(LEVEL),
+        }
+        .expect("zstd compression context")
+    }
+}
+
 /// Cut `text` into blocks at the given token starts (`(token, byte)`, in
 /// order) and compress them. Runs in parallel per work.
-pub fn compress_blocks(text: &str, token_starts: &[(u32, usize)]) -> Vec<Block> {
+pub fn compress_blocks(text: &str, token_starts: &[(u32, usize)], bc: &BlockCompressor) -> Vec<Block> {
+    let mut zc = bc.compressor();
     let mut cuts: Vec<(u32, usize)> = vec![(0, 0)];
     for &(tok, byte) in token_starts {
         if byte >= cuts.last().unwrap().1 + BLOCK_BYTES {
@@ -61,7 +98,7 @@ pub fn compress_blocks(text: &str, token_starts: &[(u32, usize)]) -> Vec<Block> 
             starts.next();
         }
         let raw = &text.as_bytes()[start..end];
-        let data = zstd::bulk::compress(raw, LEVEL).expect("zstd compression of a memory buffer");
+        let data = zc.compress(raw).expect("zstd compression of a memory buffer");
         blocks.push(Block {
             first_token: tok,
             first_byte: start as u64,
@@ -78,16 +115,15 @@ pub struct TextStoreWriter {
     out: ComponentWriter,
     dir: Vec<[u64; 5]>,
     checkpoints: Vec<u32>,
+    dict_len: u64,
 }
 
 impl TextStoreWriter {
-    /// Create the store at `path`.
-    pub fn create(path: &Path) -> Result<Self> {
-        Ok(TextStoreWriter {
-            out: ComponentWriter::create(path, KIND, VERSION)?,
-            dir: Vec::new(),
-            checkpoints: Vec::new(),
-        })
+    /// Create the store at `path`, with the compression dictionary `dict`.
+    pub fn create(path: &Path, dict: &[u8]) -> Result<Self> {
+        let mut out = ComponentWriter::create(path, KIND, VERSION)?;
+        out.write(dict)?;
+        Ok(TextStoreWriter { out, dir: Vec::new(), checkpoints: Vec::new(), dict_len: dict.len() as u64 })
     }
 
     /// Append the blocks of work `work` (works must come in index order).
@@ -127,6 +163,7 @@ impl TextStoreWriter {
         self.out.write(&(self.dir.len() as u64).to_le_bytes())?;
         self.out.write(&(self.checkpoints.len() as u64).to_le_bytes())?;
         self.out.write(&data_len.to_le_bytes())?;
+        self.out.write(&self.dict_len.to_le_bytes())?;
         self.out.finish()
     }
 }
@@ -167,25 +204,38 @@ impl std::fmt::Debug for Dctx {
 /// Read side of the text store.
 pub struct TextStore<'a> {
     data: &'a [u8],
+    dict: &'a [u8],
     dir: &'a [[u64; 5]],
     checkpoints: &'a [u32],
     path: &'a Path,
 }
 
 impl<'a> TextStore<'a> {
-    /// Interpret a verified component body.
+    /// Interpret a verified component body, checking every directory record.
     pub fn new(body: &'a [u8], path: &'a Path) -> Result<Self> {
+        Self::parse(body, path, true)
+    }
+
+    /// Interpret a body already checked by [`TextStore::new`].
+    pub(crate) fn trusted(body: &'a [u8], path: &'a Path) -> Self {
+        Self::parse(body, path, false).expect("checked when the index was opened")
+    }
+
+    fn parse(body: &'a [u8], path: &'a Path, check: bool) -> Result<Self> {
         let corrupt = |reason: &str| IndexError::Corrupt { path: path.to_path_buf(), reason: reason.into() };
-        if body.len() < 24 || !body.len().is_multiple_of(8) {
+        if body.len() < 32 || !body.len().is_multiple_of(8) {
             return Err(corrupt("text store too short or misaligned"));
         }
-        let tail = &body[body.len() - 24..];
+        let tail = &body[body.len() - 32..];
         let word = |i: usize| u64::from_le_bytes(tail[i * 8..i * 8 + 8].try_into().unwrap()) as usize;
-        let (n, m, data_len) = (word(0), word(1), word(2));
+        let (n, m, data_len, dict_len) = (word(0), word(1), word(2), word(3));
+        if dict_len > data_len {
+            return Err(corrupt("dictionary longer than the data"));
+        }
         let dir_len = n.checked_mul(40).ok_or_else(|| corrupt("bad block count"))?;
         let cp_len = m.checked_mul(4).ok_or_else(|| corrupt("bad checkpoint count"))?.next_multiple_of(8);
         if [data_len, dir_len, cp_len].iter().try_fold(0usize, |a, &b| a.checked_add(b))
-            != Some(body.len() - 24)
+            != Some(body.len() - 32)
         {
             return Err(corrupt("text store size does not match its trailer"));
         }
@@ -194,7 +244,7 @@ impl<'a> TextStore<'a> {
         let checkpoints: &[u32] =
             bytemuck::try_cast_slice(&body[data_len + dir_len..data_len + dir_len + m * 4])
                 .map_err(|_| corrupt("misaligned checkpoints"))?;
-        for (i, rec) in dir.iter().enumerate() {
+        for (i, rec) in dir.iter().enumerate().filter(|_| check) {
             let (off, clen) = (rec[2] as usize, (rec[3] >> 32) as usize);
             if off.checked_add(clen).is_none_or(|e| e > data_len) {
                 return Err(corrupt("block outside the data"));
@@ -204,7 +254,7 @@ impl<'a> TextStore<'a> {
                 return Err(corrupt("checkpoints out of order"));
             }
         }
-        Ok(TextStore { data: &body[..data_len], dir, checkpoints, path })
+        Ok(TextStore { data: &body[..data_len], dict: &body[..dict_len], dir, checkpoints, path })
     }
 
     fn blocks_of(&self, work: u32) -> std::ops::Range<usize> {
@@ -223,7 +273,13 @@ impl<'a> TextStore<'a> {
             reason: format!("text block {i}: {e}"),
         };
         if dctx.0.is_none() {
-            dctx.0 = Some(zstd::bulk::Decompressor::new().map_err(corrupt)?);
+            dctx.0 = Some(
+                match self.dict {
+                    [] => zstd::bulk::Decompressor::new(),
+                    d => zstd::bulk::Decompressor::with_dictionary(d),
+                }
+                .map_err(corrupt)?,
+            );
         }
         let d = dctx.0.as_mut().expect("just created");
         let n = d.decompress_to_buffer(&self.data[off..off + clen], &mut into[start..]).map_err(corrupt)?;

@@ -28,7 +28,7 @@ pub struct FingerprintSettings {
 
 impl Default for FingerprintSettings {
     fn default() -> Self {
-        FingerprintSettings { k: 5, w: 8, normalizer: crate::NORMALIZER_VERSION }
+        FingerprintSettings { k: 6, w: 7, normalizer: crate::NORMALIZER_VERSION }
     }
 }
 
