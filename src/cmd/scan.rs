@@ -52,6 +52,10 @@ pub struct Args {
     /// Fewest matched words in a finding (default: the index's guarantee w + k − 1).
     #[arg(long)]
     min_words: Option<u32>,
+    /// Read, decode and fingerprint only, with no lookups and no findings:
+    /// the read floor of a benchmark.
+    #[arg(long, hide = true)]
+    read_only: bool,
     /// Records longer than this are refused.
     #[arg(long, default_value = "256M", value_parser = super::parse_size)]
     max_record_bytes: usize,
@@ -84,6 +88,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         },
         strict: a.strict,
         batch_bytes: 0,
+        read_only: a.read_only,
     };
     let run = RunInfo {
         exlibris_version: env!("CARGO_PKG_VERSION").into(),

@@ -46,6 +46,8 @@ pub struct BuildStats {
     pub tokens: u64,
     /// Fingerprint table statistics.
     pub table: TableStats,
+    /// Bytes of the membership filter (what a scan keeps resident).
+    pub filter_bytes: u64,
     /// Seconds the build took.
     pub seconds: f64,
 }
@@ -155,7 +157,10 @@ pub fn build_index(
     }
 
     let fp_path = staging.path().join("fp.tmp");
-    let (fp_sum, table_stats) = table.finish(&fp_path, &opts.filter)?;
+    let (fp_sum, table_stats, keys) = table.finish(&fp_path, &opts.filter)?;
+    let filter_path = staging.path().join("filter.tmp");
+    let (filter_sum, filter_bytes) = crate::filter::write_filter(&filter_path, &keys)?;
+    drop(keys);
     let text_sum = texts.finish()?;
     let works_path = staging.path().join("works.tmp");
     let mut w = ComponentWriter::create(&works_path, crate::WORKS_KIND, crate::WORKS_VERSION)?;
@@ -172,6 +177,7 @@ pub fn build_index(
         works: publish(&works_path, "works", crate::WORKS_VERSION, works_sum)?,
         fingerprints: publish(&fp_path, "fingerprints", fptable::VERSION, fp_sum)?,
         texts: publish(&text_path, "texts", textstore::VERSION, text_sum)?,
+        filter: publish(&filter_path, "filter", crate::filter::VERSION, filter_sum)?,
     };
     sync_dir(out)?;
     let stats = BuildStats {
@@ -179,11 +185,15 @@ pub fn build_index(
         bytes: works.iter().map(|w| w.bytes).sum(),
         tokens: works.iter().map(|w| w.tokens).sum(),
         table: table_stats,
+        filter_bytes,
         seconds: started.elapsed().as_secs_f64(),
     };
     let id = xxhash_rust::xxh3::xxh3_64(
-        format!("{fp_sum:016x}{text_sum:016x}{works_sum:016x}{:?}{:?}", opts.fingerprint, opts.filter)
-            .as_bytes(),
+        format!(
+            "{fp_sum:016x}{text_sum:016x}{works_sum:016x}{filter_sum:016x}{:?}{:?}",
+            opts.fingerprint, opts.filter
+        )
+        .as_bytes(),
     );
     let meta = IndexMeta {
         format: crate::FORMAT_NAME.into(),
@@ -254,12 +264,14 @@ fn prepare_out_dir(out: &Path) -> Result<()> {
 }
 
 fn is_component_name(name: &str) -> bool {
-    ["works-", "fingerprints-", "texts-"].iter().any(|p| name.starts_with(p)) && name.ends_with(".bin")
+    ["works-", "fingerprints-", "texts-", "filter-"].iter().any(|p| name.starts_with(p))
+        && name.ends_with(".bin")
 }
 
 /// Remove components of earlier builds and leftovers of interrupted ones.
 fn remove_stale(out: &Path, meta: &IndexMeta) {
-    let keep = [&meta.components.works.file, &meta.components.fingerprints.file, &meta.components.texts.file];
+    let c = &meta.components;
+    let keep = [&c.works.file, &c.fingerprints.file, &c.texts.file, &c.filter.file];
     let Ok(entries) = std::fs::read_dir(out) else { return };
     for e in entries.filter_map(|e| e.ok()) {
         let name = e.file_name().to_string_lossy().into_owned();

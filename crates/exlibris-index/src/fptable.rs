@@ -134,9 +134,10 @@ impl FpTableBuilder {
         Ok(())
     }
 
-    /// Merge, filter and write the table to `path`. Returns its checksum and
-    /// statistics.
-    pub fn finish(mut self, path: &Path, filter: &TableFilter) -> Result<(u64, TableStats)> {
+    /// Merge, filter and write the table to `path`. Returns its checksum,
+    /// statistics and the distinct fingerprints kept (for the filter).
+    pub fn finish(mut self, path: &Path, filter: &TableFilter) -> Result<(u64, TableStats, Vec<u64>)> {
+        let mut keys = Vec::new();
         let mut stats = TableStats { postings_in: self.total, ..Default::default() };
         let bits = bucket_bits(self.total);
         let mut out = ComponentWriter::create(path, KIND, VERSION)?;
@@ -153,6 +154,7 @@ impl FpTableBuilder {
                 stats.dropped_repetitive += 1;
             } else {
                 let shared = if works.len() > 1 { SHARED } else { 0 };
+                keys.push(hash);
                 stats.fingerprints += 1;
                 stats.shared_fingerprints += (shared != 0) as u64;
                 let b = bucket_of(hash, bits);
@@ -201,7 +203,7 @@ impl FpTableBuilder {
         }
         out.write(&written.to_le_bytes())?;
         out.write(&(bits as u64).to_le_bytes())?;
-        Ok((out.finish()?, stats))
+        Ok((out.finish()?, stats, keys))
     }
 }
 
@@ -316,7 +318,7 @@ mod tests {
         for &(h, w, t) in postings {
             b.push(h, w, t).unwrap();
         }
-        let (_, stats) = b.finish(&dir.path().join("fp"), &filter).unwrap();
+        let (_, stats, _) = b.finish(&dir.path().join("fp"), &filter).unwrap();
         (dir, stats)
     }
 

@@ -29,6 +29,7 @@ compile_error!(
 mod build;
 pub mod catalog;
 mod error;
+pub mod filter;
 pub mod format;
 pub mod fptable;
 pub mod textstore;
@@ -40,6 +41,7 @@ use serde::{Deserialize, Serialize};
 pub use build::{build_index, BuildOptions, BuildStats};
 pub use catalog::{Catalog, CatalogEntry, RejectedWork, WorkMeta};
 pub use error::{IndexError, Result};
+pub use filter::FingerprintFilter;
 pub use fptable::{FpTable, Posting, TableFilter};
 pub use textstore::{TextRegion, TextStore};
 
@@ -51,7 +53,7 @@ pub const META_FILE: &str = "meta.json";
 /// `format` field of `meta.json`.
 pub const FORMAT_NAME: &str = "exlibris-index";
 /// Version of the index layout as a whole.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 const WORKS_KIND: &[u8; 4] = b"WRKS";
 const WORKS_VERSION: u32 = 1;
 
@@ -95,6 +97,8 @@ pub struct Components {
     pub fingerprints: ComponentRef,
     /// Compressed texts.
     pub texts: ComponentRef,
+    /// Membership filter of the fingerprints.
+    pub filter: ComponentRef,
 }
 
 /// `meta.json`: what the index is and how it was made.
@@ -140,6 +144,8 @@ pub struct Index {
     fp_path: PathBuf,
     text: Component,
     text_path: PathBuf,
+    filter: Component,
+    filter_path: PathBuf,
 }
 
 impl Index {
@@ -192,7 +198,10 @@ impl Index {
             .map_err(|e| IndexError::Corrupt { path: works_path, reason: e.to_string() })?;
         let (fp, fp_path) = open(&meta.components.fingerprints, fptable::KIND, fptable::VERSION)?;
         let (text, text_path) = open(&meta.components.texts, textstore::KIND, textstore::VERSION)?;
-        let index = Index { dir: dir.to_path_buf(), meta, works, fp, fp_path, text, text_path };
+        let (filter, filter_path) = open(&meta.components.filter, filter::KIND, filter::VERSION)?;
+        let index =
+            Index { dir: dir.to_path_buf(), meta, works, fp, fp_path, text, text_path, filter, filter_path };
+        FingerprintFilter::new(index.filter.body(), &index.filter_path)?;
         // Interpret once now, so that a malformed table fails at open.
         index.try_fingerprints()?;
         index.try_texts()?;
@@ -210,6 +219,11 @@ impl Index {
     /// The fingerprint table.
     pub fn fingerprints(&self) -> FpTable<'_> {
         self.try_fingerprints().expect("verified at open")
+    }
+
+    /// The membership filter in front of the table.
+    pub fn filter(&self) -> FingerprintFilter<'_> {
+        FingerprintFilter::new(self.filter.body(), &self.filter_path).expect("verified at open")
     }
 
     /// The text store.

@@ -75,7 +75,7 @@ fn rebuild_replaces_and_corruption_is_refused() {
     // Only the new components remain.
     let names: Vec<String> =
         std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
-    assert_eq!(names.len(), 4, "{names:?}");
+    assert_eq!(names.len(), 5, "{names:?}");
     let fp = out.join(&meta.components.fingerprints.file);
     let bytes = std::fs::read(&fp).unwrap();
     std::fs::write(&fp, &bytes[..bytes.len() - 5]).unwrap();

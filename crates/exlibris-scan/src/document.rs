@@ -51,15 +51,23 @@ impl std::fmt::Display for Rejection {
     }
 }
 
-/// Check a decoded text: refuse empty and binary documents.
+/// Check a decoded text: refuse empty and binary documents (a NUL byte, or
+/// more than 10 % control characters in the first 64 KiB).
 pub fn check_text(text: &str) -> Result<(), String> {
-    if text.trim().is_empty() {
+    let bytes = text.as_bytes();
+    if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err("empty document".into());
     }
-    let sample = exlibris_text::truncate_at_char(text, 64 * 1024);
-    let controls =
-        sample.chars().filter(|&c| c.is_control() && !matches!(c, '\n' | '\r' | '\t' | '\x0c')).count();
-    if sample.contains('\0') || controls * 10 > sample.chars().count() {
+    let sample = &bytes[..bytes.len().min(64 * 1024)];
+    let mut controls = 0usize;
+    let mut nul = false;
+    for &b in sample {
+        if b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0c) {
+            controls += 1;
+            nul |= b == 0;
+        }
+    }
+    if nul || controls * 10 > sample.len() {
         return Err(format!(
             "binary content ({controls} control characters in the first {} bytes)",
             sample.len()

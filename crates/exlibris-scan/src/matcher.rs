@@ -95,12 +95,15 @@ impl Chain {
 }
 
 const CHECKPOINT: u32 = 64;
+/// Fingerprints looked up together.
+const BATCH: usize = 512;
 /// Bytes of each side kept as an excerpt.
 pub const EXCERPT_BYTES: usize = 240;
 
 /// Per-thread scratch space, reused across documents.
 #[derive(Default)]
 pub struct Scratch {
+    fps: Vec<(u64, u32)>,
     hits: Vec<Hit>,
     checkpoints: Vec<usize>,
     doc: Region,
@@ -134,12 +137,36 @@ impl<'i> Matcher<'i> {
         self.min_words
     }
 
-    /// All findings of one document's text, sorted by document offset.
-    pub fn find(&self, text: &str, scratch: &mut Scratch) -> Result<Vec<Finding>> {
+    /// The read floor: normalise and fingerprint `text` with no lookups.
+    /// Returns the number of fingerprints (so the work is not optimised away).
+    pub fn fingerprint_only(&self, text: &str) -> usize {
+        let mut n = 0;
+        fingerprint_text(text, self.index.settings(), |_, _| {}, |_| n += 1);
+        n
+    }
+
+    /// Fingerprint the document, and look the fingerprints up in batches:
+    /// first all through the filter (independent loads, so their cache
+    /// misses overlap), then the few that pass in the table.
+    fn collect_hits(&self, text: &str, s: &mut Scratch) {
         let table = self.index.fingerprints();
-        scratch.hits.clear();
-        scratch.checkpoints.clear();
-        let (hits, cps) = (&mut scratch.hits, &mut scratch.checkpoints);
+        let filter = self.index.filter();
+        s.hits.clear();
+        s.checkpoints.clear();
+        s.fps.clear();
+        let (hits, cps, fps) = (&mut s.hits, &mut s.checkpoints, &mut s.fps);
+        let flush = |fps: &mut Vec<(u64, u32)>, hits: &mut Vec<Hit>| {
+            let mut pass = [false; BATCH];
+            for (p, &(h, _)) in pass.iter_mut().zip(fps.iter()) {
+                *p = filter.may_contain(h);
+            }
+            for (&(h, dtok), _) in fps.iter().zip(pass).filter(|(_, p)| *p) {
+                for p in table.lookup(h) {
+                    hits.push(Hit { work: p.work, wtok: p.token, dtok, shared: p.shared });
+                }
+            }
+            fps.clear();
+        };
         fingerprint_text(
             text,
             self.index.settings(),
@@ -149,11 +176,18 @@ impl<'i> Matcher<'i> {
                 }
             },
             |fp| {
-                for p in table.lookup(fp.hash) {
-                    hits.push(Hit { work: p.work, wtok: p.token, dtok: fp.token, shared: p.shared });
+                fps.push((fp.hash, fp.token));
+                if fps.len() == BATCH {
+                    flush(fps, hits);
                 }
             },
         );
+        flush(fps, hits);
+    }
+
+    /// All findings of one document's text, sorted by document offset.
+    pub fn find(&self, text: &str, scratch: &mut Scratch) -> Result<Vec<Finding>> {
+        self.collect_hits(text, scratch);
         if scratch.hits.is_empty() {
             return Ok(Vec::new());
         }

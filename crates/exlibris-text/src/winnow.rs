@@ -73,37 +73,65 @@ pub fn shingle_hash(words: impl Iterator<Item = u64>) -> u64 {
 }
 
 /// Streaming winnower: push shingles in order, get fingerprints out.
+///
+/// Keeps the last `w` shingles in a ring and the current minimum; the
+/// window is rescanned only when its minimum leaves it, which is rare, so a
+/// push costs a comparison or two.
 pub struct Winnower {
     w: usize,
-    /// Monotone queue of (shingle index, byte, hash): hashes strictly
-    /// increasing from front to back, so the front is the rightmost minimum.
-    queue: std::collections::VecDeque<Fingerprint>,
+    ring: Vec<Fingerprint>,
+    slot: usize,
     pushed: usize,
+    min: Option<Fingerprint>,
     last: Option<u32>,
 }
 
 impl Winnower {
     /// A winnower with windows of `w` shingles.
     pub fn new(w: u32) -> Self {
-        Winnower { w: w as usize, queue: Default::default(), pushed: 0, last: None }
+        let w = w.max(1) as usize;
+        Winnower {
+            w,
+            ring: vec![Fingerprint { token: 0, byte: 0, hash: 0 }; w],
+            slot: 0,
+            pushed: 0,
+            min: None,
+            last: None,
+        }
     }
 
-    /// Push the next shingle; returns the fingerprint it selects, if new.
+    /// Push the next shingle (tokens in increasing order); returns the
+    /// fingerprint it selects, if new.
     #[inline]
     pub fn push(&mut self, fp: Fingerprint) -> Option<Fingerprint> {
-        while self.queue.back().is_some_and(|b| b.hash >= fp.hash) {
-            self.queue.pop_back();
+        self.ring[self.slot] = fp;
+        self.slot += 1;
+        if self.slot == self.w {
+            self.slot = 0;
         }
-        self.queue.push_back(fp);
         self.pushed += 1;
+        let lo = self.pushed.saturating_sub(self.w) as u32;
+        match self.min {
+            // Rightmost minimum: a tie moves the selection right.
+            Some(m) if m.token >= lo && m.hash < fp.hash => {}
+            Some(m) if m.token < lo => self.min = Some(self.rescan()),
+            _ => self.min = Some(fp),
+        }
         if self.pushed < self.w {
             return None;
         }
-        let lo = (self.pushed - self.w) as u32;
-        while self.queue.front().is_some_and(|f| f.token < lo) {
-            self.queue.pop_front();
-        }
         self.select()
+    }
+
+    /// The rightmost minimum of the full ring.
+    fn rescan(&self) -> Fingerprint {
+        let mut best = self.ring[0];
+        for &f in &self.ring[1..] {
+            if f.hash < best.hash || (f.hash == best.hash && f.token > best.token) {
+                best = f;
+            }
+        }
+        best
     }
 
     /// At the end of the text: a text shorter than one window yields its
@@ -117,12 +145,12 @@ impl Winnower {
     }
 
     fn select(&mut self) -> Option<Fingerprint> {
-        let front = *self.queue.front()?;
-        if self.last == Some(front.token) {
+        let m = self.min?;
+        if self.last == Some(m.token) {
             return None;
         }
-        self.last = Some(front.token);
-        Some(front)
+        self.last = Some(m.token);
+        Some(m)
     }
 }
 
