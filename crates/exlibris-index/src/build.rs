@@ -220,9 +220,9 @@ pub fn build_index(
 }
 
 /// Samples of the catalog's text for the compression dictionary: blocks
-/// taken at a stride from the first works, up to 8 MiB.
+/// taken at a stride from the first works, up to 2 MiB.
 fn dictionary_samples(catalog: &Catalog) -> Vec<Vec<u8>> {
-    const WANT: usize = 8 << 20;
+    const WANT: usize = 2 << 20;
     let block = crate::textstore::BLOCK_BYTES;
     let mut samples = Vec::new();
     let mut total = 0;

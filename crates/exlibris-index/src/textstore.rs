@@ -29,7 +29,7 @@ pub const VERSION: u32 = 3;
 pub const BLOCK_BYTES: usize = 8 * 1024;
 /// Most bytes of a trained dictionary.
 pub const DICT_BYTES: usize = 64 * 1024;
-const LEVEL: i32 = 9;
+const LEVEL: i32 = 3;
 
 /// One compressed block of a work, ready to be appended.
 pub struct Block {

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The performance benchmark: builds its inputs, runs, prints one table.
+#   scripts/bench.sh [SHARED_DIR]        (default ../shared)
+# Environment: BENCH_DIR (work directory, default /tmp/exlibris-bench),
+#   CATALOG_WORDS (10x catalog, default 100000000), CORPUS_BYTES (4x corpus,
+#   default 2147483648 bytes of JSON Lines, stored zstd-compressed).
+# The 1x catalog is a tenth of CATALOG_WORDS, the 1x corpus a quarter of CORPUS_BYTES.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+shared="${1:-$root/../shared}"
+work="${BENCH_DIR:-/tmp/exlibris-bench}"
+big_words="${CATALOG_WORDS:-100000000}"
+big_bytes="${CORPUS_BYTES:-2147483648}"
+small_words=$((big_words / 10))
+small_bytes=$((big_bytes / 4))
+mkdir -p "$work"
+cd "$root"
+cargo build --release -q
+exl="$root/target/release/exlibris"
+gen="$root/target/release/exlibris-benchgen"
+books="$shared/corpora/books"
+wiki="$shared/corpora/wiki/enwiki-excerpt.jsonl"
+
+step() { printf '… %s\n' "$*" >&2; }
+# run CMD…: prints "seconds max_rss_kb" of the command (its output discarded)
+measure() { /usr/bin/time -f '%e %M' -o "$work/time.txt" "$@" >/dev/null 2>"$work/last.err" || { cat "$work/last.err" >&2; return 1; }; cat "$work/time.txt"; }
+words_of() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['tokens'])" "$1/meta.json"; }
+bytes_scanned() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['bytes_scanned'])" "$1/stats.json"; }
+du_bytes() { du -sb "$1" | cut -f1; }
+
+[ -f "$work/cat1/catalog.jsonl" ] || { step "catalog 1x ($small_words words)"; "$gen" catalog --books "$books" --words "$small_words" --out "$work/cat1" >&2; }
+[ -f "$work/cat10/catalog.jsonl" ] || { step "catalog 10x ($big_words words)"; "$gen" catalog --books "$books" --words "$big_words" --out "$work/cat10" >&2; }
+[ -f "$work/corpus1.jsonl.zst" ] || { step "corpus 1x ($small_bytes bytes)"; "$gen" corpus --books "$books" --background "$wiki" --bytes "$small_bytes" --out "$work/corpus1.jsonl.zst" --seed 1 >&2; }
+[ -f "$work/corpus4.jsonl.zst" ] || { step "corpus 4x ($big_bytes bytes)"; "$gen" corpus --books "$books" --background "$wiki" --bytes "$big_bytes" --out "$work/corpus4.jsonl.zst" --seed 2 >&2; }
+
+rows=()
+row() { rows+=("$(printf '%-58s %s' "$1" "$2")"); }
+
+for c in 1 10; do
+  step "index catalog ${c}x"
+  rm -rf "$work/idx$c"
+  read -r s rss < <(measure "$exl" index --catalog "$work/cat$c/catalog.jsonl" --out "$work/idx$c")
+  w=$(words_of "$work/idx$c"); b=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['bytes'])" "$work/idx$c/meta.json")
+  row "index build, catalog ${c}x ($w words, 2 threads)" "$(python3 -c "print(f'{$b/1e6/$s:.1f} MB/s total, {$b/1e6/$s/2:.1f} MB/s per core, {$s:.1f} s, peak RSS {$rss/1024:.0f} MiB')")"
+  fp=$(du_bytes "$work/idx$c"/fingerprints-*.bin); fl=$(du_bytes "$work/idx$c"/filter-*.bin); tx=$(du_bytes "$work/idx$c"/texts-*.bin); all=$(du_bytes "$work/idx$c")
+  row "index on disk, catalog ${c}x" "$(python3 -c "print(f'{$all/$w:.2f} B/word total: table {$fp/$w:.2f}, filter {$fl/$w:.3f}, texts {$tx/$w:.2f}')")"
+  eval "words$c=$w"
+done
+
+step "read floor"
+read -r zs _ < <(measure sh -c "zstd -dc '$work/corpus1.jsonl.zst' > /dev/null")
+raw1=$(zstd -dc "$work/corpus1.jsonl.zst" | wc -c)
+row "zstd -dc corpus 1x > /dev/null" "$(python3 -c "print(f'{$raw1/1e6/$zs:.0f} MB/s of JSON Lines')")"
+read -r rs _ < <(measure "$exl" scan --read-only --threads 1 --index "$work/idx10" --out "$work/ro" "$work/corpus1.jsonl.zst")
+text1=$(bytes_scanned "$work/ro")
+floor=$(python3 -c "print($text1/1e6/$rs)")
+row "read floor (decompress+parse+normalise), 1 thread" "$(python3 -c "print(f'{$floor:.0f} MB/s of text ({$raw1/1e6/$rs:.0f} MB/s of JSON Lines)')")"
+
+for t in 1 2; do
+  step "scan corpus 1x vs catalog 10x, $t thread(s)"
+  read -r s rss < <(measure "$exl" scan --threads "$t" --index "$work/idx10" --out "$work/r10-$t" "$work/corpus1.jsonl.zst")
+  mbs=$(python3 -c "print($text1/1e6/$s)")
+  row "scan, corpus 1x, catalog 10x, $t thread(s)" "$(python3 -c "print(f'{$mbs:.0f} MB/s total, {$mbs/$t:.0f} MB/s per core; scan/read floor {$mbs/$t/$floor:.2f}; peak RSS {$rss/1024:.0f} MiB = {$rss*1024/$words10:.2f} B/catalog word')")"
+done
+step "scan corpus 4x vs catalog 10x"
+read -r s rss4 < <(measure "$exl" scan --threads 2 --index "$work/idx10" --out "$work/r10-4x" "$work/corpus4.jsonl.zst")
+text4=$(bytes_scanned "$work/r10-4x")
+row "scan, corpus 4x, catalog 10x, 2 threads" "$(python3 -c "print(f'{$text4/1e6/$s:.0f} MB/s total; peak RSS {$rss4/1024:.0f} MiB')")"
+step "scan corpus 1x vs catalog 1x"
+read -r s rss1 < <(measure "$exl" scan --threads 2 --index "$work/idx1" --out "$work/r1-2" "$work/corpus1.jsonl.zst")
+row "scan, corpus 1x, catalog 1x, 2 threads" "$(python3 -c "print(f'{$text1/1e6/$s:.0f} MB/s total; peak RSS {$rss1/1024:.0f} MiB = {$rss1*1024/$words1:.2f} B/catalog word')")"
+
+echo
+echo "exlibris benchmark — $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -m), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "catalog 1x: $words1 words, 10x: $words10 words; corpus 1x: $raw1 bytes of JSON Lines ($text1 bytes of text), 4x: $text4 bytes of text"
+printf '%-58s %s\n' "measure" "figure"
+for r in "${rows[@]}"; do echo "$r"; done
