@@ -357,3 +357,37 @@ fn dev_benchmark_small_instance_meets_the_thresholds() {
         assert!(r.as_f64().unwrap() >= 0.75, "recall {r} for {obf}");
     }
 }
+
+/// A 50 MB document is scanned (bounded memory: the matcher streams its
+/// fingerprints in batches and keeps only checkpoints and hits), and the
+/// passage planted in its middle is found at the right offset.
+#[test]
+fn a_fifty_megabyte_document_is_scanned() {
+    let fx = Fixture::new();
+    let idx = fx.index();
+    let mut x: u64 = 99;
+    let mut filler = String::with_capacity(26 << 20);
+    while filler.len() < 25 << 20 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        filler.push_str(&format!("w{} ", x % 100_000));
+    }
+    let doc = format!("{filler}\n\n{WORK_B}\n\n{filler}");
+    assert!(doc.len() > 50 << 20);
+    std::fs::write(fx.path("big.jsonl"), jsonl(&[("big", &doc)])).unwrap();
+    let out = run(exlibris()
+        .arg("scan")
+        .arg("--index")
+        .arg(&idx)
+        .arg("--out")
+        .arg(fx.path("r"))
+        .arg(fx.path("big.jsonl")));
+    assert!(out.status.success());
+    let line = std::fs::read_to_string(fx.path("r/findings.jsonl")).unwrap();
+    let f: serde_json::Value = serde_json::from_str(line.lines().next().expect("one finding")).unwrap();
+    assert_eq!(f["work_id"], "bridges");
+    assert_eq!(f["doc_start"].as_u64().unwrap() as usize, filler.len() + 2);
+    // The work ends with "church." and the finding with the word.
+    assert_eq!(f["doc_end"].as_u64().unwrap() as usize, filler.len() + 2 + WORK_B.len() - 1);
+}
