@@ -157,7 +157,8 @@ pub fn build_index(
     }
 
     let fp_path = staging.path().join("fp.tmp");
-    let (fp_sum, table_stats, keys) = table.finish(&fp_path, &opts.filter)?;
+    let tokens: Vec<u64> = works.iter().map(|w| w.tokens).collect();
+    let (fp_sum, table_stats, keys) = table.finish(&fp_path, &opts.filter, &tokens)?;
     let filter_path = staging.path().join("filter.tmp");
     let (filter_sum, filter_bytes) = crate::filter::write_filter(&filter_path, &keys)?;
     drop(keys);

@@ -5,13 +5,22 @@
 //! too many works or too often are common phrases, not evidence), and
 //! written as one component:
 //!
+//! Compact: 6 bytes a posting and half a byte of directory, about 1.6 bytes
+//! a catalog word at the default density.
+//!
 //! ```text
-//! entries: [hash: u64, posting: u64] × n, sorted by hash
-//! buckets: u64 × (2^bits + 1): index of the first entry whose top `bits` bits are ≥ b
-//! trailer: n: u64, bits: u64
+//! entries:     [key: u16, token: u32] × n (packed, little-endian), sorted by hash, padded to 4 bytes
+//! buckets:     u32 × (2^bits + 1): first entry whose hash's top `bits` bits are ≥ b
+//! work starts: u32 × (works + 1): first global token of each work
+//! trailer:     n: u64, bits: u64, works: u64
 //! ```
-//! A posting packs the work (high 32 bits), a flag "this fingerprint occurs
-//! in more than one work" (bit 31) and the shingle's first token (bits 0–30).
+//! The bucket is the top `bits` bits of the hash; `key` holds the next 15
+//! bits and, in its high bit, the flag "this fingerprint occurs in more than
+//! one work". `token` is the shingle's first token in the catalog's global
+//! token numbering (works one after another). A hash that agrees with a key
+//! on those 15 + `bits` bits but differs below is a false hit; the matcher
+//! verifies every hit on the words, so it costs a little time, never a
+//! wrong finding.
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::File;
@@ -26,10 +35,12 @@ use crate::format::ComponentWriter;
 /// Component kind of the fingerprint table.
 pub const KIND: &[u8; 4] = b"FPRT";
 /// Its format version.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 const SHARED: u64 = 1 << 31;
 const TOKEN_MASK: u64 = SHARED - 1;
+const KEY_SHARED: u16 = 1 << 15;
+const ENTRY: usize = 6;
 
 /// One occurrence of a fingerprint in the catalog.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,12 +51,6 @@ pub struct Posting {
     pub token: u32,
     /// The fingerprint also occurs in another work.
     pub shared: bool,
-}
-
-impl Posting {
-    fn unpack(p: u64) -> Self {
-        Posting { work: (p >> 32) as u32, token: (p & TOKEN_MASK) as u32, shared: p & SHARED != 0 }
-    }
 }
 
 /// Filters applied when the table is written.
@@ -134,14 +139,31 @@ impl FpTableBuilder {
         Ok(())
     }
 
-    /// Merge, filter and write the table to `path`. Returns its checksum,
+    /// Merge, filter and write the table to `path`; `work_tokens` are the
+    /// works' token counts, in index order. Returns its checksum,
     /// statistics and the distinct fingerprints kept (for the filter).
-    pub fn finish(mut self, path: &Path, filter: &TableFilter) -> Result<(u64, TableStats, Vec<u64>)> {
+    pub fn finish(
+        mut self,
+        path: &Path,
+        filter: &TableFilter,
+        work_tokens: &[u64],
+    ) -> Result<(u64, TableStats, Vec<u64>)> {
+        let mut starts: Vec<u64> = vec![0];
+        for &t in work_tokens {
+            starts.push(starts.last().unwrap() + t);
+        }
+        if *starts.last().unwrap() > u32::MAX as u64 {
+            return Err(IndexError::Invalid(format!(
+                "the catalog has {} words; this index format holds at most {}",
+                starts.last().unwrap(),
+                u32::MAX
+            )));
+        }
         let mut keys = Vec::new();
         let mut stats = TableStats { postings_in: self.total, ..Default::default() };
         let bits = bucket_bits(self.total);
         let mut out = ComponentWriter::create(path, KIND, VERSION)?;
-        let mut buckets: Vec<u64> = vec![0; (1usize << bits) + 1];
+        let mut buckets: Vec<u32> = vec![0; (1usize << bits) + 1];
         let mut group: Vec<u64> = Vec::new();
         let mut current: Option<u64> = None;
         let mut written: u64 = 0;
@@ -153,15 +175,17 @@ impl FpTableBuilder {
             } else if group.len() as u64 > filter.max_postings as u64 {
                 stats.dropped_repetitive += 1;
             } else {
-                let shared = if works.len() > 1 { SHARED } else { 0 };
+                let shared = works.len() > 1;
                 keys.push(hash);
                 stats.fingerprints += 1;
-                stats.shared_fingerprints += (shared != 0) as u64;
+                stats.shared_fingerprints += shared as u64;
                 let b = bucket_of(hash, bits);
+                let key = key_of(hash, bits) | if shared { KEY_SHARED } else { 0 };
                 for &p in group.iter() {
                     buckets[b + 1] += 1;
-                    out.write(&hash.to_le_bytes())?;
-                    out.write(&(p | shared).to_le_bytes())?;
+                    let global = starts[(p >> 32) as usize] + (p & TOKEN_MASK);
+                    out.write(&key.to_le_bytes())?;
+                    out.write(&(global as u32).to_le_bytes())?;
                     written += 1;
                 }
             }
@@ -195,26 +219,48 @@ impl FpTableBuilder {
             emit(prev, &mut group, &mut out)?;
         }
         stats.postings = written;
+        if written > u32::MAX as u64 {
+            return Err(IndexError::Invalid(format!(
+                "{written} postings: this index format holds at most {}",
+                u32::MAX
+            )));
+        }
         for i in 1..buckets.len() {
             buckets[i] += buckets[i - 1];
+        }
+        if written % 2 == 1 {
+            out.write(&[0u8; 2])?; // align the u32 arrays
         }
         for b in &buckets {
             out.write(&b.to_le_bytes())?;
         }
+        for s in &starts {
+            out.write(&(*s as u32).to_le_bytes())?;
+        }
+        // Pad so that the trailer is 8-byte aligned.
+        let pad = (8 - out.body_len() % 8) % 8;
+        out.write(&vec![0u8; pad as usize])?;
         out.write(&written.to_le_bytes())?;
         out.write(&(bits as u64).to_le_bytes())?;
+        out.write(&(work_tokens.len() as u64).to_le_bytes())?;
         Ok((out.finish()?, stats, keys))
     }
 }
 
 fn bucket_bits(n: u64) -> u32 {
-    // About four entries a bucket, at least 2^4 buckets.
-    (64 - (n / 4).max(1).leading_zeros()).clamp(4, 40)
+    // About eight entries a bucket, at least 2^4 buckets.
+    (64 - (n / 8).max(1).leading_zeros()).clamp(4, 32)
 }
 
 #[inline]
 fn bucket_of(hash: u64, bits: u32) -> usize {
     (hash >> (64 - bits)) as usize
+}
+
+/// The 15 bits of the hash below the bucket bits.
+#[inline]
+fn key_of(hash: u64, bits: u32) -> u16 {
+    ((hash << bits) >> 49) as u16
 }
 
 fn merge_runs(runs: &[PathBuf], mut f: impl FnMut(u64, u64) -> Result<()>) -> Result<()> {
@@ -250,8 +296,9 @@ fn merge_runs(runs: &[PathBuf], mut f: impl FnMut(u64, u64) -> Result<()>) -> Re
 
 /// Read side of the table, over a verified component body.
 pub struct FpTable<'a> {
-    entries: &'a [u64],
-    buckets: &'a [u64],
+    entries: &'a [u8],
+    buckets: &'a [u32],
+    starts: &'a [u32],
     bits: u32,
 }
 
@@ -259,30 +306,38 @@ impl<'a> FpTable<'a> {
     /// Interpret a component body (8-byte aligned).
     pub fn new(body: &'a [u8], path: &Path) -> Result<Self> {
         let corrupt = |reason: &str| IndexError::Corrupt { path: path.to_path_buf(), reason: reason.into() };
-        let words: &[u64] = bytemuck::try_cast_slice(body).map_err(|_| corrupt("misaligned table"))?;
-        if words.len() < 2 {
+        if body.len() < 24 || !body.len().is_multiple_of(8) {
             return Err(corrupt("table too short"));
         }
-        let n = words[words.len() - 2] as usize;
-        let bits = words[words.len() - 1] as u32;
-        if !(1..=40).contains(&bits) {
+        let tail = &body[body.len() - 24..];
+        let word = |i: usize| u64::from_le_bytes(tail[i * 8..i * 8 + 8].try_into().unwrap()) as usize;
+        let (n, bits, works) = (word(0), word(1) as u32, word(2));
+        if !(4..=32).contains(&bits) {
             return Err(corrupt("bad bucket bits"));
         }
         let nb = (1usize << bits) + 1;
-        if words.len() != 2 * n + nb + 2 {
+        let entries_len = n.checked_mul(ENTRY).ok_or_else(|| corrupt("bad entry count"))?;
+        let padded = entries_len.next_multiple_of(4);
+        let used = [padded, nb * 4, (works + 1) * 4].iter().try_fold(0usize, |a, &b| a.checked_add(b));
+        if used.map(|u| u.next_multiple_of(8) + 24) != Some(body.len()) {
             return Err(corrupt("table size does not match its trailer"));
         }
-        let entries = &words[..2 * n];
-        let buckets = &words[2 * n..2 * n + nb];
-        if buckets[nb - 1] != n as u64 {
+        let entries = &body[..entries_len];
+        let rest = &body[padded..padded + nb * 4 + (works + 1) * 4];
+        let words: &[u32] = bytemuck::try_cast_slice(rest).map_err(|_| corrupt("misaligned table"))?;
+        let (buckets, starts) = words.split_at(nb);
+        if buckets[nb - 1] as usize != n || buckets.windows(2).any(|w| w[0] > w[1]) {
             return Err(corrupt("bucket directory does not match the entries"));
         }
-        Ok(FpTable { entries, buckets, bits })
+        if starts.windows(2).any(|w| w[0] > w[1]) {
+            return Err(corrupt("work starts out of order"));
+        }
+        Ok(FpTable { entries, buckets, starts, bits })
     }
 
     /// Number of postings.
     pub fn len(&self) -> usize {
-        self.entries.len() / 2
+        self.entries.len() / ENTRY
     }
 
     /// True when the table holds nothing.
@@ -290,16 +345,24 @@ impl<'a> FpTable<'a> {
         self.entries.is_empty()
     }
 
-    /// Postings of `hash`.
+    /// Postings of `hash` (and, rarely, of a hash that agrees with it on
+    /// the bits the table keeps).
     #[inline]
     pub fn lookup(&self, hash: u64) -> impl Iterator<Item = Posting> + 'a {
         let b = bucket_of(hash, self.bits);
         let (lo, hi) = (self.buckets[b] as usize, self.buckets[b + 1] as usize);
-        let entries = self.entries;
-        let start = lo + (lo..hi).take_while(|&i| entries[2 * i] < hash).count();
-        (start..hi)
-            .take_while(move |&i| entries[2 * i] == hash)
-            .map(move |i| Posting::unpack(entries[2 * i + 1]))
+        let key = key_of(hash, self.bits);
+        let (entries, starts) = (self.entries, self.starts);
+        (lo..hi).filter_map(move |i| {
+            let e = &entries[i * ENTRY..i * ENTRY + ENTRY];
+            let k = u16::from_le_bytes([e[0], e[1]]);
+            if k & !KEY_SHARED != key {
+                return None;
+            }
+            let global = u32::from_le_bytes([e[2], e[3], e[4], e[5]]);
+            let work = starts.partition_point(|&s| s <= global) - 1;
+            Some(Posting { work: work as u32, token: global - starts[work], shared: k & KEY_SHARED != 0 })
+        })
     }
 }
 
@@ -318,7 +381,8 @@ mod tests {
         for &(h, w, t) in postings {
             b.push(h, w, t).unwrap();
         }
-        let (_, stats, _) = b.finish(&dir.path().join("fp"), &filter).unwrap();
+        let tokens = vec![1 << 20; 8];
+        let (_, stats, _) = b.finish(&dir.path().join("fp"), &filter, &tokens).unwrap();
         (dir, stats)
     }
 
@@ -343,20 +407,30 @@ mod tests {
 
     #[test]
     fn lookups_find_postings_and_filters_apply() {
-        let postings =
-            [(10, 0, 5), (10, 0, 9), (20, 1, 3), (20, 2, 4), (30, 0, 1), (30, 1, 1), (30, 2, 1), (40, 3, 7)];
+        let h = |x: u64| x.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let postings = [
+            (h(10), 0, 5),
+            (h(10), 0, 9),
+            (h(20), 1, 3),
+            (h(20), 2, 4),
+            (h(30), 0, 1),
+            (h(30), 1, 1),
+            (h(30), 2, 1),
+            (h(40), 3, 7),
+        ];
         let (dir, stats) = build(1 << 20, &postings, TableFilter { max_work_freq: 2, max_postings: 64 });
         assert_eq!(stats.dropped_common, 1);
         let c = Component::open(&dir.path().join("fp"), KIND, VERSION).unwrap();
         let t = FpTable::new(c.body(), Path::new("fp")).unwrap();
-        let got: Vec<Posting> = t.lookup(10).collect();
+        let got: Vec<Posting> = t.lookup(h(10)).collect();
         assert_eq!(
             got,
             vec![Posting { work: 0, token: 5, shared: false }, Posting { work: 0, token: 9, shared: false }]
         );
-        assert!(t.lookup(20).all(|p| p.shared));
-        assert_eq!(t.lookup(30).count(), 0);
-        assert_eq!(t.lookup(40).next().unwrap().token, 7);
-        assert_eq!(t.lookup(41).count(), 0);
+        assert!(t.lookup(h(20)).all(|p| p.shared));
+        assert_eq!(t.lookup(h(20)).map(|p| p.work).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(t.lookup(h(30)).count(), 0);
+        assert_eq!(t.lookup(h(40)).next().unwrap(), Posting { work: 3, token: 7, shared: false });
+        assert_eq!(t.lookup(h(41)).count(), 0);
     }
 }
