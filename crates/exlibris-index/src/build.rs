@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use exlibris_text::{fingerprint_text, FingerprintSettings};
 
-use crate::catalog::{extract_text, Catalog, CatalogEntry, RejectedWork};
+use crate::catalog::{Catalog, CatalogEntry, RejectedWork};
+use crate::extract::{extract_work, Limits};
 use crate::error::{IndexError, IoContext, Result};
 use crate::format::{sync_dir, write_atomic, ComponentWriter};
 use crate::fptable::{FpTableBuilder, TableFilter, TableStats};
@@ -54,7 +55,20 @@ struct Prepared {
 
 fn prepare(entry: &CatalogEntry, fp: &FingerprintSettings) -> std::result::Result<Prepared, RejectedWork> {
     let reject = |reason: String| RejectedWork { line: entry.line, id: Some(entry.meta.id.clone()), reason };
-    let text = extract_text(&entry.file).map_err(reject)?;
+    let extracted = extract_work(&entry.file, &Limits::default()).map_err(reject)?;
+    let mut meta = entry.meta.clone();
+    for (field, found) in [(&mut meta.title, &extracted.title), (&mut meta.author, &extracted.author)] {
+        if field.trim().is_empty() {
+            *field = found.clone().unwrap_or_default();
+        }
+    }
+    if meta.isbn.is_none() {
+        meta.isbn = extracted.isbn.clone();
+    }
+    if meta.title.trim().is_empty() || meta.author.trim().is_empty() {
+        return Err(reject(format!("{}: no title or author in the catalog nor in the file's metadata", entry.file.display())));
+    }
+    let text = extracted.text;
     let mut fps = Vec::with_capacity(text.len() / 20);
     let mut starts = Vec::with_capacity(text.len() / 5);
     let tokens = fingerprint_text(&text, fp, |i, b| starts.push((i, b)), |f| fps.push((f.hash, f.token)));
@@ -63,8 +77,8 @@ fn prepare(entry: &CatalogEntry, fp: &FingerprintSettings) -> std::result::Resul
     }
     let blocks = compress_blocks(&text, &starts);
     let record = WorkRecord {
-        meta: entry.meta.clone(),
-        format: "text".into(),
+        meta,
+        format: extracted.format.into(),
         bytes: text.len() as u64,
         tokens: tokens as u64,
         fingerprints: fps.len() as u64,
