@@ -10,7 +10,8 @@ use exlibris_text::FingerprintSettings;
 /// Build a fingerprint index from a catalog of works.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The catalog manifest (JSON Lines: id, path, title, author, …).
+    /// The catalog manifest (JSON Lines: id, path, title, author, …); work files may be
+    /// .txt, .md, .html/.htm, .epub or .pdf (PDF needs poppler's pdftotext).
     #[arg(long)]
     catalog: PathBuf,
     /// Index directory to write.
@@ -53,7 +54,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         filter: TableFilter { max_work_freq: a.max_work_freq, max_postings: a.max_postings },
         memory: a.memory,
     };
-    let total: u64 = catalog.entries.iter().filter_map(|e| std::fs::metadata(&e.file).ok()).map(|m| m.len()).sum();
+    let total: u64 =
+        catalog.entries.iter().filter_map(|e| std::fs::metadata(&e.file).ok()).map(|m| m.len()).sum();
     let bar = super::progress_bar(total, "indexing");
     let (meta, stats) = build_index(&catalog, &a.out, &opts, &|done| bar.set_position(done))
         .with_context(|| format!("building the index of {}", a.catalog.display()))?;

@@ -6,7 +6,9 @@ use std::sync::atomic::Ordering;
 use anyhow::Context;
 
 use exlibris_index::Index;
-use exlibris_scan::{discover, scan, Fields, MatchOptions, Progress, ReadOptions, ResultsWriter, RunInfo, ScanOptions, Sink};
+use exlibris_scan::{
+    discover, scan, Fields, MatchOptions, Progress, ReadOptions, ResultsWriter, RunInfo, ScanOptions, Sink,
+};
 
 /// Scan a corpus against an index.
 #[derive(clap::Args)]
@@ -17,16 +19,17 @@ pub struct Args {
     /// Results directory to write.
     #[arg(long)]
     out: PathBuf,
-    /// Corpus files or directories (JSON Lines, gzip/zstd JSON Lines, .txt files).
+    /// Corpus files, directories (recursively) or glob patterns: JSON Lines (plain, gzip, zstd),
+    /// Parquet, WARC/WET (plain or gzip), .txt files; detected by content.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
-    /// JSON field holding the document id.
+    /// JSON field or Parquet column holding the document id (WARC: always WARC-Record-ID).
     #[arg(long, default_value = "id")]
     id_field: String,
-    /// JSON field holding the document text.
+    /// JSON field or Parquet column holding the document text.
     #[arg(long, default_value = "text")]
     text_field: String,
-    /// JSON field holding the document URL.
+    /// JSON field or Parquet column holding the document URL (WARC: WARC-Target-URI).
     #[arg(long, default_value = "url")]
     url_field: String,
     /// Stop at the first bad record.
@@ -74,7 +77,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             fields: Fields { id: a.id_field, text: a.text_field, url: a.url_field },
             max_record_bytes: a.max_record_bytes,
         },
-        matching: MatchOptions { max_gap: a.max_gap, max_drift: a.max_drift, min_words: a.min_words.unwrap_or(0), ..Default::default() },
+        matching: MatchOptions {
+            max_gap: a.max_gap,
+            max_drift: a.max_drift,
+            min_words: a.min_words.unwrap_or(0),
+            ..Default::default()
+        },
         strict: a.strict,
         batch_bytes: 0,
     };
@@ -87,7 +95,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         matching: opts.matching.clone(),
         inputs: inputs.iter().map(|i| i.path.display().to_string()).collect(),
         threads,
-        started_unix: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+        started_unix: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
     };
     let total: u64 = inputs.iter().filter_map(|i| std::fs::metadata(&i.path).ok()).map(|m| m.len()).sum();
     let bar = super::progress_bar(total, "scanning");
@@ -95,7 +105,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let mut writer = ResultsWriter::create(&a.out)?;
     struct Report<'a, 'b>(&'a mut ResultsWriter, &'b indicatif::ProgressBar, &'b Progress);
     impl Sink for Report<'_, '_> {
-        fn document(&mut self, d: &exlibris_scan::Document, f: &[exlibris_scan::Finding], i: &Index) -> exlibris_scan::Result<bool> {
+        fn document(
+            &mut self,
+            d: &exlibris_scan::Document,
+            f: &[exlibris_scan::Finding],
+            i: &Index,
+        ) -> exlibris_scan::Result<bool> {
             self.1.set_position(self.2.bytes.load(Ordering::Relaxed));
             self.0.document(d, f, i)
         }
@@ -130,7 +145,11 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         a.out.display()
     );
     if stats.is_partial() {
-        eprintln!("exlibris: partial run: {} records rejected (see {}/rejected.jsonl)", stats.documents_rejected, a.out.display());
+        eprintln!(
+            "exlibris: partial run: {} records rejected (see {}/rejected.jsonl)",
+            stats.documents_rejected,
+            a.out.display()
+        );
     }
     Ok(super::exit_code(stats.is_partial()))
 }

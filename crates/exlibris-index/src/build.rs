@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use exlibris_text::{fingerprint_text, FingerprintSettings};
 
 use crate::catalog::{Catalog, CatalogEntry, RejectedWork};
-use crate::extract::{extract_work, Limits};
 use crate::error::{IndexError, IoContext, Result};
+use crate::extract::{extract_work, Limits};
 use crate::format::{sync_dir, write_atomic, ComponentWriter};
 use crate::fptable::{FpTableBuilder, TableFilter, TableStats};
 use crate::textstore::{compress_blocks, Block, TextStoreWriter};
@@ -28,7 +28,11 @@ pub struct BuildOptions {
 
 impl Default for BuildOptions {
     fn default() -> Self {
-        BuildOptions { fingerprint: FingerprintSettings::default(), filter: TableFilter::default(), memory: 1 << 30 }
+        BuildOptions {
+            fingerprint: FingerprintSettings::default(),
+            filter: TableFilter::default(),
+            memory: 1 << 30,
+        }
     }
 }
 
@@ -66,7 +70,10 @@ fn prepare(entry: &CatalogEntry, fp: &FingerprintSettings) -> std::result::Resul
         meta.isbn = extracted.isbn.clone();
     }
     if meta.title.trim().is_empty() || meta.author.trim().is_empty() {
-        return Err(reject(format!("{}: no title or author in the catalog nor in the file's metadata", entry.file.display())));
+        return Err(reject(format!(
+            "{}: no title or author in the catalog nor in the file's metadata",
+            entry.file.display()
+        )));
     }
     let text = extracted.text;
     let mut fps = Vec::with_capacity(text.len() / 20);
@@ -113,7 +120,8 @@ pub fn build_index(
     // Works are prepared in parallel, in groups that fit the memory budget,
     // and appended in catalog order so the index is the same whatever the
     // thread count.
-    let sizes: Vec<u64> = catalog.entries.iter().map(|e| std::fs::metadata(&e.file).map_or(0, |m| m.len())).collect();
+    let sizes: Vec<u64> =
+        catalog.entries.iter().map(|e| std::fs::metadata(&e.file).map_or(0, |m| m.len())).collect();
     let budget = (opts.memory as u64 / 8).max(1 << 20);
     let mut start = 0;
     while start < catalog.entries.len() {
@@ -185,7 +193,8 @@ pub fn build_index(
         seconds: started.elapsed().as_secs_f64(),
     };
     let id = xxhash_rust::xxh3::xxh3_64(
-        format!("{fp_sum:016x}{text_sum:016x}{works_sum:016x}{:?}{:?}", opts.fingerprint, opts.filter).as_bytes(),
+        format!("{fp_sum:016x}{text_sum:016x}{works_sum:016x}{:?}{:?}", opts.fingerprint, opts.filter)
+            .as_bytes(),
     );
     let meta = IndexMeta {
         format: crate::FORMAT_NAME.into(),

@@ -109,7 +109,11 @@ impl Catalog {
             }
         }
         if cat.entries.is_empty() && cat.rejected.is_empty() {
-            return Err(IndexError::Catalog { path: path.to_path_buf(), line: 0, reason: "empty catalog".into() });
+            return Err(IndexError::Catalog {
+                path: path.to_path_buf(),
+                line: 0,
+                reason: "empty catalog".into(),
+            });
         }
         Ok(cat)
     }
@@ -128,15 +132,16 @@ fn parse_line(raw: &[u8]) -> std::result::Result<WorkMeta, (Option<String>, Stri
         None => return Err((None, "missing field \"id\"".into())),
     };
     let fail = |reason: String| (Some(id.clone()), reason);
-    let mut string = |name: &str, required: bool| -> std::result::Result<Option<String>, (Option<String>, String)> {
-        match map.remove(name) {
-            Some(serde_json::Value::String(s)) => Ok(Some(s)),
-            Some(serde_json::Value::Null) | None if !required => Ok(None),
-            None | Some(serde_json::Value::Null) => Err(fail(format!("missing field {name:?}"))),
-            Some(serde_json::Value::Number(n)) => Ok(Some(n.to_string())),
-            Some(other) => Err(fail(format!("field {name:?} must be a string, not {other}"))),
-        }
-    };
+    let mut string =
+        |name: &str, required: bool| -> std::result::Result<Option<String>, (Option<String>, String)> {
+            match map.remove(name) {
+                Some(serde_json::Value::String(s)) => Ok(Some(s)),
+                Some(serde_json::Value::Null) | None if !required => Ok(None),
+                None | Some(serde_json::Value::Null) => Err(fail(format!("missing field {name:?}"))),
+                Some(serde_json::Value::Number(n)) => Ok(Some(n.to_string())),
+                Some(other) => Err(fail(format!("field {name:?} must be a string, not {other}"))),
+            }
+        };
     let path = string("path", true)?.unwrap_or_default();
     // An EPUB says its own title and author; the manifest may leave them out.
     let own_meta = path.to_ascii_lowercase().ends_with(".epub");

@@ -24,7 +24,9 @@
 #![deny(missing_docs)]
 
 #[cfg(not(target_endian = "little"))]
-compile_error!("exlibris index files are little-endian and memory-mapped: big-endian targets are not supported");
+compile_error!(
+    "exlibris index files are little-endian and memory-mapped: big-endian targets are not supported"
+);
 
 mod build;
 pub mod catalog;
@@ -164,7 +166,10 @@ impl Index {
         let value: serde_json::Value = serde_json::from_slice(&raw)
             .map_err(|e| IndexError::Corrupt { path: meta_path.clone(), reason: e.to_string() })?;
         if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
-            return Err(IndexError::Corrupt { path: meta_path, reason: "not an exlibris index meta file".into() });
+            return Err(IndexError::Corrupt {
+                path: meta_path,
+                reason: "not an exlibris index meta file".into(),
+            });
         }
         let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
         if version != FORMAT_VERSION {
@@ -178,7 +183,10 @@ impl Index {
             if format!("{:016x}", comp.checksum) != c.checksum {
                 return Err(IndexError::Corrupt {
                     path,
-                    reason: format!("checksum {:016x} differs from {} in {META_FILE}", comp.checksum, c.checksum),
+                    reason: format!(
+                        "checksum {:016x} differs from {} in {META_FILE}",
+                        comp.checksum, c.checksum
+                    ),
                 });
             }
             Ok((comp, path))

@@ -143,7 +143,10 @@ fn consume(
                     stats.findings += findings.len() as u64;
                     stats.documents_with_findings += (!findings.is_empty()) as u64;
                     let spans = exlibris_text::union_spans(
-                        findings.iter().map(|f| exlibris_text::Span { start: f.doc_start, end: f.doc_end }).collect(),
+                        findings
+                            .iter()
+                            .map(|f| exlibris_text::Span { start: f.doc_start, end: f.doc_end })
+                            .collect(),
                     );
                     stats.bytes_in_findings += spans.iter().map(|s| s.len()).sum::<u64>();
                     let f = stats.file(&doc.origin.file);

@@ -54,9 +54,9 @@ fn skipped_by_depth(name: &str) -> bool {
 /// Line breaks an element's boundary makes: 2 for paragraph-like, 1 for other blocks.
 fn breaks(name: &str) -> u8 {
     match name {
-        "p" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "blockquote" | "pre" | "hr" | "table" | "ul" | "ol"
-        | "dl" | "figure" | "section" | "article" | "aside" | "header" | "footer" | "nav" | "main" | "body"
-        | "html" => 2,
+        "p" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "blockquote" | "pre" | "hr" | "table" | "ul"
+        | "ol" | "dl" | "figure" | "section" | "article" | "aside" | "header" | "footer" | "nav" | "main"
+        | "body" | "html" => 2,
         "div" | "li" | "dt" | "dd" | "tr" | "br" | "caption" | "figcaption" | "address" | "details"
         | "summary" | "form" | "fieldset" | "legend" | "option" | "center" => 1,
         _ => 0,

@@ -28,9 +28,7 @@ mod winnow;
 
 pub use align::{align, walk, AlignParams, Alignment, Region};
 pub use token::{hash_word, is_word_char, normalized_words, Token, Tokenizer, NORMALIZER_VERSION};
-pub use winnow::{
-    fingerprint_text, fingerprints, shingle_hash, Fingerprint, FingerprintSettings, Winnower,
-};
+pub use winnow::{fingerprint_text, fingerprints, shingle_hash, Fingerprint, FingerprintSettings, Winnower};
 
 /// A half-open byte range `[start, end)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
@@ -87,7 +85,10 @@ mod tests {
     #[test]
     fn union_merges_and_sorts() {
         let s = |a, b| Span { start: a, end: b };
-        assert_eq!(union_spans(vec![s(5, 9), s(0, 2), s(2, 3), s(8, 12), s(20, 20)]), vec![s(0, 3), s(5, 12)]);
+        assert_eq!(
+            union_spans(vec![s(5, 9), s(0, 2), s(2, 3), s(8, 12), s(20, 20)]),
+            vec![s(0, 3), s(5, 12)]
+        );
     }
 
     #[test]

@@ -36,7 +36,10 @@ pub fn epub_text<R: Read + Seek>(reader: R, limits: &Limits) -> Result<Extracted
         }
     }
     if total > limits.max_unpacked_bytes {
-        return Err(format!("entries unpack to {total} bytes, over the limit of {} bytes: refused as a zip bomb", limits.max_unpacked_bytes));
+        return Err(format!(
+            "entries unpack to {total} bytes, over the limit of {} bytes: refused as a zip bomb",
+            limits.max_unpacked_bytes
+        ));
     }
     let mut budget = limits.max_unpacked_bytes;
     let container = read_entry(&mut zip, "META-INF/container.xml", &mut budget)?;
@@ -54,7 +57,9 @@ pub fn epub_text<R: Read + Seek>(reader: R, limits: &Limits) -> Result<Extracted
 
     let child_text = |name: &str| -> Vec<(String, Option<String>)> {
         opf.descendants()
-            .filter(|n| n.tag_name().name() == name && n.ancestors().any(|a| a.tag_name().name() == "metadata"))
+            .filter(|n| {
+                n.tag_name().name() == name && n.ancestors().any(|a| a.tag_name().name() == "metadata")
+            })
             .map(|n| {
                 let text: String = n.descendants().filter(|d| d.is_text()).filter_map(|d| d.text()).collect();
                 let scheme = n.attributes().find(|a| a.name() == "scheme").map(|a| a.value().to_string());
@@ -170,21 +175,28 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn read_entry<R: Read + Seek>(zip: &mut zip::ZipArchive<R>, name: &str, budget: &mut u64) -> Result<Vec<u8>, String> {
+fn read_entry<R: Read + Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    name: &str,
+    budget: &mut u64,
+) -> Result<Vec<u8>, String> {
     let entry = zip.by_name(name).map_err(|e| format!("{name}: {e}"))?;
     let declared = entry.size();
     let cap = declared.min(*budget);
     let mut out = Vec::with_capacity(cap.min(64 << 20) as usize);
     entry.take(cap + 1).read_to_end(&mut out).map_err(|e| format!("{name}: {e}"))?;
     if out.len() as u64 > cap {
-        return Err(format!("{name}: unpacks to more than its declared {declared} bytes or the limit: refused as a zip bomb"));
+        return Err(format!(
+            "{name}: unpacks to more than its declared {declared} bytes or the limit: refused as a zip bomb"
+        ));
     }
     *budget -= out.len() as u64;
     Ok(out)
 }
 
 fn xml<'a>(bytes: &'a [u8], name: &str) -> Result<roxmltree::Document<'a>, String> {
-    let text = std::str::from_utf8(bytes).map_err(|e| format!("{name}: invalid UTF-8 at byte {}", e.valid_up_to()))?;
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| format!("{name}: invalid UTF-8 at byte {}", e.valid_up_to()))?;
     let opts = roxmltree::ParsingOptions { allow_dtd: true, ..Default::default() };
     roxmltree::Document::parse_with_options(text, opts).map_err(|e| format!("{name}: invalid XML: {e}"))
 }
@@ -196,7 +208,9 @@ fn isbn_of(id: &str, scheme: Option<&str>) -> Option<String> {
     let value = lower.strip_prefix("urn:isbn:").or_else(|| lower.strip_prefix("isbn:")).unwrap_or(&lower);
     let digits: String = value.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
     let shaped = (digits.len() == 13 && digits.chars().all(|c| c.is_ascii_digit()))
-        || (digits.len() == 10 && digits[..9].chars().all(|c| c.is_ascii_digit()) && digits[9..].chars().all(|c| c.is_ascii_digit() || c == 'x'));
+        || (digits.len() == 10
+            && digits[..9].chars().all(|c| c.is_ascii_digit())
+            && digits[9..].chars().all(|c| c.is_ascii_digit() || c == 'x'));
     let by_scheme = scheme.is_some_and(|s| s.eq_ignore_ascii_case("isbn"));
     (shaped || by_scheme).then(|| digits.to_ascii_uppercase())
 }

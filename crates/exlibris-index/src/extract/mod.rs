@@ -44,7 +44,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_unpacked_bytes: 512 << 20, max_ratio: 1000, pdf_timeout: std::time::Duration::from_secs(300) }
+        Limits {
+            max_unpacked_bytes: 512 << 20,
+            max_ratio: 1000,
+            pdf_timeout: std::time::Duration::from_secs(300),
+        }
     }
 }
 
@@ -73,15 +77,17 @@ pub fn extract_work(path: &Path, limits: &Limits) -> Result<Extracted, String> {
     };
     let read = || std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()));
     let utf8 = |bytes: Vec<u8>| {
-        String::from_utf8(bytes)
-            .map_err(|e| format!("{}: invalid UTF-8 at byte {}", path.display(), e.utf8_error().valid_up_to()))
+        String::from_utf8(bytes).map_err(|e| {
+            format!("{}: invalid UTF-8 at byte {}", path.display(), e.utf8_error().valid_up_to())
+        })
     };
     let text = match format {
         "text" | "markdown" => utf8(read()?)?,
         "html" => exlibris_text::html::html_to_text(&utf8(read()?)?),
         "epub" => {
             let f = std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            let e = epub::epub_text(std::io::BufReader::new(f), limits).map_err(|e| format!("{}: {e}", path.display()))?;
+            let e = epub::epub_text(std::io::BufReader::new(f), limits)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
             return Ok(Extracted { format, ..e });
         }
         _ => pdf::pdf_text(path, limits.pdf_timeout).map_err(|e| format!("{}: {e}", path.display()))?,

@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 /// The text of a PDF, pages separated by blank lines.
 pub fn pdf_text(path: &Path, timeout: Duration) -> Result<String, String> {
     let mut head = [0u8; 1024];
-    let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)).map_err(|e| format!("cannot read: {e}"))?;
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(|e| format!("cannot read: {e}"))?;
     if !head[..n].windows(5).any(|w| w == b"%PDF-") {
         return Err("not a PDF (no %PDF- header)".into());
     }
@@ -64,7 +66,8 @@ pub fn pdf_text(path: &Path, timeout: Duration) -> Result<String, String> {
         let why = if msg.is_empty() { "no message".to_string() } else { msg };
         return Err(format!("the PDF could not be parsed (pdftotext {status}: {why})"));
     }
-    let text = String::from_utf8(bytes).map_err(|e| format!("pdftotext gave invalid UTF-8 at byte {}", e.utf8_error().valid_up_to()))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| format!("pdftotext gave invalid UTF-8 at byte {}", e.utf8_error().valid_up_to()))?;
     let text = text.replace('\x0c', "\n\n");
     if text.trim().is_empty() {
         return Err("the PDF has no text layer (scanned pages?); nothing to index".into());

@@ -53,7 +53,10 @@ pub(crate) fn good_epub() -> Vec<u8> {
 #[test]
 fn epub_spine_is_read_in_order_with_its_metadata() {
     let e = epub_text(std::io::Cursor::new(good_epub()), &Limits::default()).unwrap();
-    assert_eq!(e.text, "Chapter 1\n\nSir Walter Elliot, of Kellynch Hall.\n\nChapter 2\n\nAnne Elliot & her father.");
+    assert_eq!(
+        e.text,
+        "Chapter 1\n\nSir Walter Elliot, of Kellynch Hall.\n\nChapter 2\n\nAnne Elliot & her father."
+    );
     assert_eq!(e.title.as_deref(), Some("Persuasion"));
     assert_eq!(e.author.as_deref(), Some("Jane Austen"));
     assert_eq!(e.isbn.as_deref(), Some("9780141439688"));
@@ -87,7 +90,8 @@ fn zip_bombs_are_refused() {
     let small = Limits { max_unpacked_bytes: 1000, ..Default::default() };
     let err = epub_text(std::io::Cursor::new(good_epub()), &small).unwrap_err();
     assert!(err.contains("over the limit of 1000 bytes"), "{err}");
-    let err = epub_text(std::io::Cursor::new(b"PK\x03\x04 not really".to_vec()), &Limits::default()).unwrap_err();
+    let err =
+        epub_text(std::io::Cursor::new(b"PK\x03\x04 not really".to_vec()), &Limits::default()).unwrap_err();
     assert!(err.contains("not a readable EPUB"), "{err}");
 }
 
@@ -95,7 +99,10 @@ fn zip_bombs_are_refused() {
 pub(crate) fn tiny_pdf(lines: &[&str]) -> Vec<u8> {
     let mut content = String::from("BT /F1 12 Tf 72 720 Td 14 TL\n");
     for l in lines {
-        content.push_str(&format!("({}) Tj T*\n", l.replace('\\', "\\\\").replace('(', "\\(").replace(')', "\\)")));
+        content.push_str(&format!(
+            "({}) Tj T*\n",
+            l.replace('\\', "\\\\").replace('(', "\\(").replace(')', "\\)")
+        ));
     }
     content.push_str("ET");
     let objects = [
@@ -116,7 +123,9 @@ pub(crate) fn tiny_pdf(lines: &[&str]) -> Vec<u8> {
     for o in offsets {
         out.extend(format!("{o:010} 00000 n \n").bytes());
     }
-    out.extend(format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).bytes());
+    out.extend(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).bytes(),
+    );
     out
 }
 
@@ -138,21 +147,36 @@ fn pdf_text_is_extracted_and_bad_pdfs_are_refused() {
         return;
     }
     let good = dir.path().join("good.pdf");
-    std::fs::write(&good, tiny_pdf(&["It is a truth universally acknowledged,", "that a single man (in possession)"])).unwrap();
+    std::fs::write(
+        &good,
+        tiny_pdf(&["It is a truth universally acknowledged,", "that a single man (in possession)"]),
+    )
+    .unwrap();
     let e = extract_work(&good, &Limits::default()).unwrap();
     assert_eq!(e.format, "pdf:pdftotext");
-    assert_eq!(e.text.split_whitespace().collect::<Vec<_>>().join(" "), "It is a truth universally acknowledged, that a single man (in possession)");
+    assert_eq!(
+        e.text.split_whitespace().collect::<Vec<_>>().join(" "),
+        "It is a truth universally acknowledged, that a single man (in possession)"
+    );
     let broken = dir.path().join("broken.pdf");
-    std::fs::write(&broken, b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 9 0 R >>\ngarbage without xref or trailer").unwrap();
+    std::fs::write(
+        &broken,
+        b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 9 0 R >>\ngarbage without xref or trailer",
+    )
+    .unwrap();
     let err = extract_text(&broken).unwrap_err();
-    assert!(err.contains("broken.pdf") && (err.contains("could not be parsed") || err.contains("no text layer")), "{err}");
+    assert!(
+        err.contains("broken.pdf") && (err.contains("could not be parsed") || err.contains("no text layer")),
+        "{err}"
+    );
 }
 
 #[test]
 fn html_and_markdown_works() {
     let dir = tempfile::tempdir().unwrap();
     let h = dir.path().join("w.html");
-    std::fs::write(&h, "<html><body><script>x</script><p>One &amp; two</p><p>three</p></body></html>").unwrap();
+    std::fs::write(&h, "<html><body><script>x</script><p>One &amp; two</p><p>three</p></body></html>")
+        .unwrap();
     let e = extract_work(&h, &Limits::default()).unwrap();
     assert_eq!((e.text.as_str(), e.format), ("One & two\n\nthree", "html"));
     let m = dir.path().join("w.md");
@@ -167,7 +191,11 @@ fn html_and_markdown_works() {
 fn an_epub_work_takes_its_title_and_author_from_the_opf() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("p.epub"), good_epub()).unwrap();
-    std::fs::write(dir.path().join("w.html"), "<p>Sir Walter Elliot, of Kellynch Hall, in Somersetshire, was a man who</p>").unwrap();
+    std::fs::write(
+        dir.path().join("w.html"),
+        "<p>Sir Walter Elliot, of Kellynch Hall, in Somersetshire, was a man who</p>",
+    )
+    .unwrap();
     std::fs::write(
         dir.path().join("catalog.jsonl"),
         "{\"id\":\"p\",\"path\":\"p.epub\"}\n{\"id\":\"h\",\"path\":\"w.html\",\"title\":\"H\",\"author\":\"A\"}\n{\"id\":\"n\",\"path\":\"n.html\"}\n",
@@ -178,7 +206,10 @@ fn an_epub_work_takes_its_title_and_author_from_the_opf() {
     let (meta, _) = crate::build_index(&cat, &dir.path().join("idx"), &Default::default(), &|_| {}).unwrap();
     let index = crate::Index::open(&dir.path().join("idx")).unwrap();
     let w = &index.works()[0];
-    assert_eq!((w.format.as_str(), w.meta.title.as_str(), w.meta.author.as_str()), ("epub", "Persuasion", "Jane Austen"));
+    assert_eq!(
+        (w.format.as_str(), w.meta.title.as_str(), w.meta.author.as_str()),
+        ("epub", "Persuasion", "Jane Austen")
+    );
     assert_eq!(w.meta.isbn.as_deref(), Some("9780141439688"));
     assert_eq!(index.works()[1].format, "html");
     assert_eq!(meta.rejected.len(), 1);

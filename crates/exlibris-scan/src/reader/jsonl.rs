@@ -123,14 +123,23 @@ impl<R: BufRead + Send> CorpusReader for JsonlReader<R> {
                 }
                 Some(Line::TooLong(n, off, len)) => {
                     let o = origin(n, off);
-                    let reason = format!("record of {len} bytes exceeds the limit of {} bytes (--max-record-bytes)", self.lines.max);
-                    RawRecord { origin: o.clone(), payload: Payload::Refused(Rejection { origin: o, id: None, reason }) }
+                    let reason = format!(
+                        "record of {len} bytes exceeds the limit of {} bytes (--max-record-bytes)",
+                        self.lines.max
+                    );
+                    RawRecord {
+                        origin: o.clone(),
+                        payload: Payload::Refused(Rejection { origin: o, id: None, reason }),
+                    }
                 }
                 Some(Line::Failed(n, off, e)) => {
                     self.failed = true;
                     let o = origin(n, off);
                     let reason = format!("stream error, rest of file unreadable: {e}");
-                    RawRecord { origin: o.clone(), payload: Payload::Refused(Rejection { origin: o, id: None, reason }) }
+                    RawRecord {
+                        origin: o.clone(),
+                        payload: Payload::Refused(Rejection { origin: o, id: None, reason }),
+                    }
                 }
             };
             return Ok(Some(rec));
@@ -243,13 +252,20 @@ mod tests {
     #[test]
     fn records_pick_fields_and_explain_failures() {
         let f = Fields::default();
-        let ok = parse_record(br#"{"meta":{"a":[1,2]},"id":7,"text":"hello \u00e9","url":"http://x"}"#, &f).unwrap();
+        let ok = parse_record(br#"{"meta":{"a":[1,2]},"id":7,"text":"hello \u00e9","url":"http://x"}"#, &f)
+            .unwrap();
         assert_eq!(ok, ("7".into(), "hello é".into(), Some("http://x".into())));
         let num = parse_record(br#"{"id":"a","text":42}"#, &f).unwrap_err();
         assert_eq!(num, (Some("a".into()), "text field \"text\" is a number, not a string".into()));
         assert!(parse_record(br#"{"id":"a"}"#, &f).unwrap_err().1.contains("missing text field"));
-        assert!(parse_record(b"{\"id\":\"a\",\"text\":\"\xff\"}", &f).unwrap_err().1.contains("invalid JSON"));
-        assert!(parse_record(br#"{"id":"a","text":"x"} trailing"#, &f).unwrap_err().1.contains("invalid JSON"));
+        assert!(parse_record(b"{\"id\":\"a\",\"text\":\"\xff\"}", &f)
+            .unwrap_err()
+            .1
+            .contains("invalid JSON"));
+        assert!(parse_record(br#"{"id":"a","text":"x"} trailing"#, &f)
+            .unwrap_err()
+            .1
+            .contains("invalid JSON"));
         assert!(parse_record(b"[1,2]", &f).unwrap_err().1.contains("invalid JSON"));
     }
 }

@@ -43,7 +43,8 @@ impl ParquetReader {
             row: 0,
             queue: VecDeque::new(),
         };
-        let f = File::open(path).map_err(|source| crate::ScanError::Io { path: path.to_path_buf(), source })?;
+        let f =
+            File::open(path).map_err(|source| crate::ScanError::Io { path: path.to_path_buf(), source })?;
         match SerializedFileReader::new(f) {
             Err(e) => r.refuse_file(format!("not a readable Parquet file (corrupt footer or metadata): {e}")),
             Ok(reader) => match projection(reader.metadata().file_metadata().schema(), fields) {
@@ -63,7 +64,10 @@ impl ParquetReader {
 
     fn refuse(&mut self, record: u64, offset: u64, id: Option<String>, reason: String) {
         let origin = Origin { file: self.file.clone(), record, offset };
-        self.queue.push_back(RawRecord { origin: origin.clone(), payload: Payload::Refused(Rejection { origin, id, reason }) });
+        self.queue.push_back(RawRecord {
+            origin: origin.clone(),
+            payload: Payload::Refused(Rejection { origin, id, reason }),
+        });
     }
 
     /// Decode the next row group into the queue; false at the end.
@@ -89,7 +93,10 @@ impl ParquetReader {
             Ok(rows) => rows,
             Err(e) => {
                 self.row += rows;
-                let reason = format!("row group {g} (rows {first}–{}) unreadable, {rows} rows not scanned: {e}", first + rows - 1);
+                let reason = format!(
+                    "row group {g} (rows {first}–{}) unreadable, {rows} rows not scanned: {e}",
+                    first + rows - 1
+                );
                 self.refuse(first, offset, None, reason);
                 return true;
             }
@@ -110,7 +117,12 @@ impl ParquetReader {
             let id = match id.as_ref().map(scalar) {
                 Some(Some(s)) => s,
                 _ => {
-                    self.refuse(n, offset, None, format!("id column {:?} is null or not a scalar", self.fields.id));
+                    self.refuse(
+                        n,
+                        offset,
+                        None,
+                        format!("id column {:?} is null or not a scalar", self.fields.id),
+                    );
                     continue;
                 }
             };
@@ -126,7 +138,8 @@ impl ParquetReader {
                     continue;
                 }
                 Some(other) => {
-                    let reason = format!("text column {:?} is {}, not a string", self.fields.text, type_name(&other));
+                    let reason =
+                        format!("text column {:?} is {}, not a string", self.fields.text, type_name(&other));
                     self.refuse(n, offset, Some(id), reason);
                     continue;
                 }

@@ -60,7 +60,16 @@ impl<R: BufRead> WarcReader<R> {
     /// Records of `stream`, named `file` in origins; blocks longer than
     /// `max_record_bytes` are refused without being held in memory.
     pub fn new(stream: R, file: Arc<str>, max_record_bytes: usize) -> Self {
-        WarcReader { inner: stream, pending: Vec::new(), pending_at: 0, file, offset: 0, record: 0, max: max_record_bytes, failed: false }
+        WarcReader {
+            inner: stream,
+            pending: Vec::new(),
+            pending_at: 0,
+            file,
+            offset: 0,
+            record: 0,
+            max: max_record_bytes,
+            failed: false,
+        }
     }
 
     fn fill(&mut self) -> std::io::Result<&[u8]> {
@@ -207,12 +216,20 @@ impl<R: BufRead> WarcReader<R> {
                 Ok(Some(l)) if l.starts_with(b"WARC/") => break start,
                 Ok(other) => {
                     self.record += 1;
-                    let seen = String::from_utf8_lossy(&other.unwrap_or_default()).chars().take(40).collect::<String>();
+                    let seen = String::from_utf8_lossy(&other.unwrap_or_default())
+                        .chars()
+                        .take(40)
+                        .collect::<String>();
                     let n = self.record;
                     if let Err(e) = self.resync() {
                         return self.stream_error(n, start, e);
                     }
-                    return Step::Record(self.refuse(n, start, None, format!("not a WARC record header (found {seen:?}); skipped to the next record")));
+                    return Step::Record(self.refuse(
+                        n,
+                        start,
+                        None,
+                        format!("not a WARC record header (found {seen:?}); skipped to the next record"),
+                    ));
                 }
             }
         };
@@ -226,17 +243,32 @@ impl<R: BufRead> WarcReader<R> {
                 Ok(Some(l)) => l,
                 Ok(None) => {
                     let _ = self.resync();
-                    return Step::Record(self.refuse(n, start, None, format!("header block over {MAX_HEADER_BYTES} bytes")));
+                    return Step::Record(self.refuse(
+                        n,
+                        start,
+                        None,
+                        format!("header block over {MAX_HEADER_BYTES} bytes"),
+                    ));
                 }
             };
             if line.is_empty() {
                 self.failed = true;
-                return Step::Record(self.refuse(n, start, None, "file ends inside a record header (truncated)".into()));
+                return Step::Record(self.refuse(
+                    n,
+                    start,
+                    None,
+                    "file ends inside a record header (truncated)".into(),
+                ));
             }
             size += line.len();
             if size > MAX_HEADER_BYTES {
                 let _ = self.resync();
-                return Step::Record(self.refuse(n, start, None, format!("header block over {MAX_HEADER_BYTES} bytes")));
+                return Step::Record(self.refuse(
+                    n,
+                    start,
+                    None,
+                    format!("header block over {MAX_HEADER_BYTES} bytes"),
+                ));
             }
             let text = String::from_utf8_lossy(&line);
             let text = text.trim_end_matches(['\r', '\n']);
@@ -302,7 +334,15 @@ impl<R: BufRead> WarcReader<R> {
             return Step::NotADocument;
         }
         if too_long {
-            return Step::Record(self.refuse(n, start, id, format!("record block of {len} bytes exceeds the limit of {} bytes (--max-record-bytes)", self.max)));
+            return Step::Record(self.refuse(
+                n,
+                start,
+                id,
+                format!(
+                    "record block of {len} bytes exceeds the limit of {} bytes (--max-record-bytes)",
+                    self.max
+                ),
+            ));
         }
         let Some(id) = id else {
             return Step::Record(self.refuse(n, start, None, "missing WARC-Record-ID".into()));
@@ -311,10 +351,15 @@ impl<R: BufRead> WarcReader<R> {
         let content_type = header.get("Content-Type").map(str::to_ascii_lowercase).unwrap_or_default();
         let payload = match kind.as_str() {
             "conversion" => Payload::Text { id, url, bytes: block },
-            "response" if content_type.starts_with("application/http") => Payload::Web { id, url, http: true, content_type: None, bytes: block },
+            "response" if content_type.starts_with("application/http") => {
+                Payload::Web { id, url, http: true, content_type: None, bytes: block }
+            }
             _ => Payload::Web { id, url, http: false, content_type: Some(content_type), bytes: block },
         };
-        Step::Record(RawRecord { origin: Origin { file: self.file.clone(), record: n, offset: start }, payload })
+        Step::Record(RawRecord {
+            origin: Origin { file: self.file.clone(), record: n, offset: start },
+            payload,
+        })
     }
 }
 
@@ -352,7 +397,9 @@ mod tests {
         while let Some(rec) = r.next_record().unwrap() {
             let o = &rec.origin;
             out.push(match rec.payload {
-                Payload::Text { id, bytes, .. } => format!("{}@{} {id}={}", o.record, o.offset, String::from_utf8_lossy(&bytes)),
+                Payload::Text { id, bytes, .. } => {
+                    format!("{}@{} {id}={}", o.record, o.offset, String::from_utf8_lossy(&bytes))
+                }
                 Payload::Refused(r) => format!("{}@{} refused: {}", o.record, o.offset, r.reason),
                 other => format!("{other:?}"),
             });
@@ -381,7 +428,13 @@ mod tests {
     #[test]
     fn garbage_is_refused_and_skipped() {
         let input = format!("junk line\nmore junk\n{}", rec("conversion", "a", "alpha"));
-        assert_eq!(read_all(input.as_bytes(), 100), ["1@0 refused: not a WARC record header (found \"junk line\\n\"); skipped to the next record", "2@20 a=alpha"]);
+        assert_eq!(
+            read_all(input.as_bytes(), 100),
+            [
+                "1@0 refused: not a WARC record header (found \"junk line\\n\"); skipped to the next record",
+                "2@20 a=alpha"
+            ]
+        );
         let no_len = "WARC/1.0\r\nWARC-Type: conversion\r\n\r\nabc\r\n\r\n";
         assert_eq!(read_all(no_len.as_bytes(), 100), ["1@0 refused: missing or invalid Content-Length"]);
     }

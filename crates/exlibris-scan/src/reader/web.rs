@@ -4,7 +4,12 @@ use std::io::Read;
 
 /// The text of a web page, or why there is none. `http`: `bytes` is an HTTP
 /// response message; otherwise `content_type` says what `bytes` is.
-pub(crate) fn page_text(http: bool, content_type: Option<&str>, bytes: &[u8], max: usize) -> Result<String, String> {
+pub(crate) fn page_text(
+    http: bool,
+    content_type: Option<&str>,
+    bytes: &[u8],
+    max: usize,
+) -> Result<String, String> {
     let (content_type, body) = if http {
         let (status, headers, body) = split_http(bytes)?;
         if !(200..300).contains(&status) {
@@ -40,7 +45,8 @@ fn header<'h>(h: &'h Headers, name: &str) -> Option<&'h str> {
 
 /// Status, headers and body of an HTTP response message.
 fn split_http(bytes: &[u8]) -> Result<(u16, Headers, &[u8]), String> {
-    let end = find(bytes, b"\r\n\r\n").map(|i| (i, i + 4)).or_else(|| find(bytes, b"\n\n").map(|i| (i, i + 2)));
+    let end =
+        find(bytes, b"\r\n\r\n").map(|i| (i, i + 4)).or_else(|| find(bytes, b"\n\n").map(|i| (i, i + 2)));
     let Some((head_end, body_start)) = end else {
         return Err("HTTP response without the end of its headers".into());
     };
@@ -51,8 +57,16 @@ fn split_http(bytes: &[u8]) -> Result<(u16, Headers, &[u8]), String> {
         .strip_prefix("HTTP/")
         .and_then(|s| s.split_whitespace().nth(1))
         .and_then(|c| c.parse::<u16>().ok())
-        .ok_or_else(|| format!("not an HTTP response (status line {:?})", exlibris_text::truncate_at_char(status_line, 60)))?;
-    let headers = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
+        .ok_or_else(|| {
+            format!(
+                "not an HTTP response (status line {:?})",
+                exlibris_text::truncate_at_char(status_line, 60)
+            )
+        })?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
     Ok((status, headers, &bytes[body_start..]))
 }
 
@@ -84,7 +98,9 @@ fn decompress(encoding: &str, body: Vec<u8>, max: usize) -> Result<Vec<u8>, Stri
     let mut out = Vec::new();
     let r = match encoding.trim() {
         "identity" | "" => return Ok(body),
-        "gzip" | "x-gzip" => flate2::read::MultiGzDecoder::new(&body[..]).take(max as u64 + 1).read_to_end(&mut out),
+        "gzip" | "x-gzip" => {
+            flate2::read::MultiGzDecoder::new(&body[..]).take(max as u64 + 1).read_to_end(&mut out)
+        }
         "deflate" => flate2::read::ZlibDecoder::new(&body[..]).take(max as u64 + 1).read_to_end(&mut out),
         other => return Err(format!("unsupported Content-Encoding {other:?}")),
     };
@@ -124,7 +140,9 @@ fn to_utf8(body: &[u8], charset: Option<&str>, html: bool) -> Result<String, Str
         None => match std::str::from_utf8(body) {
             Ok(s) => return Ok(s.to_string()),
             Err(_) if html => encoding_rs::WINDOWS_1252,
-            Err(e) => return Err(format!("invalid UTF-8 at byte {} and no charset declared", e.valid_up_to())),
+            Err(e) => {
+                return Err(format!("invalid UTF-8 at byte {} and no charset declared", e.valid_up_to()))
+            }
         },
     };
     let (text, _, _) = enc.decode(body);
@@ -149,6 +167,8 @@ mod tests {
         msg.extend(gz.finish().unwrap());
         assert_eq!(page_text(true, None, &msg, 1 << 20).unwrap(), "naïve");
         assert!(page_text(true, None, &msg, 10).unwrap_err().contains("more than 10 bytes"));
-        assert!(page_text(false, Some("text/plain"), b"a\xffb", 100).unwrap_err().contains("invalid UTF-8 at byte 1"));
+        assert!(page_text(false, Some("text/plain"), b"a\xffb", 100)
+            .unwrap_err()
+            .contains("invalid UTF-8 at byte 1"));
     }
 }

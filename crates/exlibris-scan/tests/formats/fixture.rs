@@ -18,10 +18,45 @@ pub struct Doc {
 /// Deterministic pseudo-random prose: a work nobody wrote.
 pub fn synthetic_text(seed: u64, words: usize) -> String {
     const VOCAB: &[&str] = &[
-        "the", "river", "light", "morning", "quiet", "she", "walked", "across", "field", "letter", "never",
-        "answered", "garden", "window", "brother", "winter", "promise", "kept", "silver", "road", "house",
-        "evening", "remembered", "village", "stone", "bridge", "careful", "whisper", "lantern", "harbour",
-        "orchard", "captain", "travelled", "northward", "forgotten", "song", "daughter", "table", "bread",
+        "the",
+        "river",
+        "light",
+        "morning",
+        "quiet",
+        "she",
+        "walked",
+        "across",
+        "field",
+        "letter",
+        "never",
+        "answered",
+        "garden",
+        "window",
+        "brother",
+        "winter",
+        "promise",
+        "kept",
+        "silver",
+        "road",
+        "house",
+        "evening",
+        "remembered",
+        "village",
+        "stone",
+        "bridge",
+        "careful",
+        "whisper",
+        "lantern",
+        "harbour",
+        "orchard",
+        "captain",
+        "travelled",
+        "northward",
+        "forgotten",
+        "song",
+        "daughter",
+        "table",
+        "bread",
     ];
     let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
     let mut out = String::new();
@@ -43,7 +78,10 @@ pub fn index_of(dir: &Path, works: &[(String, String)]) -> Index {
     let mut cat = String::new();
     for (id, text) in works {
         std::fs::write(dir.join(format!("{id}.txt")), text).unwrap();
-        cat.push_str(&serde_json::json!({"id": id, "path": format!("{id}.txt"), "title": id, "author": "T"}).to_string());
+        cat.push_str(
+            &serde_json::json!({"id": id, "path": format!("{id}.txt"), "title": id, "author": "T"})
+                .to_string(),
+        );
         cat.push('\n');
     }
     std::fs::write(dir.join("catalog.jsonl"), cat).unwrap();
@@ -53,7 +91,11 @@ pub fn index_of(dir: &Path, works: &[(String, String)]) -> Index {
 }
 
 /// Scan `paths` (files, directories, globs) and collect what comes out.
-pub fn scan_paths(index: &Index, paths: &[PathBuf], opts: &ScanOptions) -> exlibris_scan::Result<(CollectSink, ScanStats)> {
+pub fn scan_paths(
+    index: &Index,
+    paths: &[PathBuf],
+    opts: &ScanOptions,
+) -> exlibris_scan::Result<(CollectSink, ScanStats)> {
     let (inputs, _) = discover(paths)?;
     let mut sink = CollectSink::default();
     let stats = scan(index, &inputs, opts, &mut [&mut sink as &mut dyn Sink], &Default::default())?;
@@ -63,7 +105,8 @@ pub fn scan_paths(index: &Index, paths: &[PathBuf], opts: &ScanOptions) -> exlib
 pub fn jsonl(docs: &[Doc]) -> Vec<u8> {
     let mut out = Vec::new();
     for d in docs {
-        serde_json::to_writer(&mut out, &serde_json::json!({"id": d.id, "text": d.text, "url": d.url})).unwrap();
+        serde_json::to_writer(&mut out, &serde_json::json!({"id": d.id, "text": d.text, "url": d.url}))
+            .unwrap();
         out.push(b'\n');
     }
     out
@@ -102,7 +145,8 @@ pub fn parquet(docs: &[Doc], per_group: usize) -> Vec<u8> {
         )
         .unwrap(),
     );
-    let props = Arc::new(WriterProperties::builder().set_compression(parquet::basic::Compression::SNAPPY).build());
+    let props =
+        Arc::new(WriterProperties::builder().set_compression(parquet::basic::Compression::SNAPPY).build());
     let mut out = Vec::new();
     let mut w = SerializedFileWriter::new(&mut out, schema, props).unwrap();
     for group in docs.chunks(per_group) {
@@ -113,10 +157,8 @@ pub fn parquet(docs: &[Doc], per_group: usize) -> Vec<u8> {
                 let v: Vec<i64> = (0..group.len() as i64).collect();
                 c.typed::<parquet::data_type::Int64Type>().write_batch(&v, None, None).unwrap();
             } else {
-                let v: Vec<ByteArray> = group
-                    .iter()
-                    .map(|d| ByteArray::from([&d.id, &d.text, &d.url][col].as_str()))
-                    .collect();
+                let v: Vec<ByteArray> =
+                    group.iter().map(|d| ByteArray::from([&d.id, &d.text, &d.url][col].as_str())).collect();
                 let defs = vec![1i16; group.len()];
                 c.typed::<ByteArrayType>().write_batch(&v, (col == 2).then_some(&defs[..]), None).unwrap();
             }
@@ -131,7 +173,9 @@ pub fn parquet(docs: &[Doc], per_group: usize) -> Vec<u8> {
 
 /// One WARC record.
 pub fn warc_record(kind: &str, id: &str, uri: Option<&str>, content_type: &str, block: &[u8]) -> Vec<u8> {
-    let mut out = format!("WARC/1.0\r\nWARC-Type: {kind}\r\nWARC-Record-ID: {id}\r\nWARC-Date: 2024-01-01T00:00:00Z\r\n");
+    let mut out = format!(
+        "WARC/1.0\r\nWARC-Type: {kind}\r\nWARC-Record-ID: {id}\r\nWARC-Date: 2024-01-01T00:00:00Z\r\n"
+    );
     if let Some(u) = uri {
         out.push_str(&format!("WARC-Target-URI: {u}\r\n"));
     }
@@ -143,7 +187,13 @@ pub fn warc_record(kind: &str, id: &str, uri: Option<&str>, content_type: &str, 
 }
 
 pub fn warcinfo() -> Vec<u8> {
-    warc_record("warcinfo", "<urn:uuid:info>", None, "application/warc-fields", b"software: exlibris-test\r\n")
+    warc_record(
+        "warcinfo",
+        "<urn:uuid:info>",
+        None,
+        "application/warc-fields",
+        b"software: exlibris-test\r\n",
+    )
 }
 
 /// A WET file of `docs` (conversion records), one record per item.
@@ -163,7 +213,11 @@ pub fn html_of(text: &str) -> String {
 }
 
 pub fn http_response(html: &str) -> Vec<u8> {
-    let mut out = format!("HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\r\n", html.len()).into_bytes();
+    let mut out = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\r\n",
+        html.len()
+    )
+    .into_bytes();
     out.extend_from_slice(html.as_bytes());
     out
 }

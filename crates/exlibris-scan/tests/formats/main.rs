@@ -13,10 +13,14 @@ fn works_and_docs() -> (Vec<(String, String)>, Vec<Doc>) {
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora");
     let books = ["persuasion", "northangerabbey"].map(|b| shared.join(format!("books/{b}.txt")));
     let wiki = shared.join("wiki/enwiki-excerpt.jsonl");
-    let (works, bases): (Vec<(String, String)>, Vec<String>) = if books.iter().all(|b| b.exists()) && wiki.exists() {
+    let (works, bases): (Vec<(String, String)>, Vec<String>) = if books.iter().all(|b| b.exists())
+        && wiki.exists()
+    {
         let works = books
             .iter()
-            .map(|b| (b.file_stem().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(b).unwrap()))
+            .map(|b| {
+                (b.file_stem().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(b).unwrap())
+            })
             .collect();
         let bases = std::fs::read_to_string(&wiki)
             .unwrap()
@@ -56,8 +60,12 @@ fn works_and_docs() -> (Vec<(String, String)>, Vec<Doc>) {
 type Key = (String, u64, u64, String, u64, u64, u32);
 
 fn keys(f: &[FindingRecord]) -> Vec<Key> {
-    let mut k: Vec<Key> =
-        f.iter().map(|f| (f.doc_id.clone(), f.doc_start, f.doc_end, f.work_id.clone(), f.work_start, f.work_end, f.words)).collect();
+    let mut k: Vec<Key> = f
+        .iter()
+        .map(|f| {
+            (f.doc_id.clone(), f.doc_start, f.doc_end, f.work_id.clone(), f.work_start, f.work_end, f.words)
+        })
+        .collect();
     k.sort();
     k
 }
@@ -95,7 +103,9 @@ fn the_same_documents_in_every_format_give_identical_findings() {
     assert!(with_findings.len() >= 10, "every pasted passage is found: {with_findings:?}");
     for (name, findings) in &results {
         assert_eq!(keys(findings), expected, "{name} differs from plain.jsonl");
-        assert!(findings.iter().all(|f| f.url.as_deref().is_some_and(|u| u.starts_with("https://example.org/"))));
+        assert!(findings
+            .iter()
+            .all(|f| f.url.as_deref().is_some_and(|u| u.starts_with("https://example.org/"))));
     }
     // Origins lead back to the record's bytes.
     let plain = &files[0].1;
@@ -124,23 +134,46 @@ fn warc_response_records_are_html_turned_into_text() {
     let mut warc = vec![warcinfo()];
     for d in &docs {
         let req = format!("GET / HTTP/1.1\r\nHost: example.org\r\n\r\n");
-        warc.push(fixture::warc_record("request", "<urn:req>", Some(&d.url), "application/http; msgtype=request", req.as_bytes()));
+        warc.push(fixture::warc_record(
+            "request",
+            "<urn:req>",
+            Some(&d.url),
+            "application/http; msgtype=request",
+            req.as_bytes(),
+        ));
         let resp = http_response(&html_of(&d.text));
-        warc.push(fixture::warc_record("response", &d.id, Some(&d.url), "application/http; msgtype=response", &resp));
-        warc.push(fixture::warc_record("metadata", "<urn:meta>", Some(&d.url), "application/warc-fields", b"fetchTimeMs: 5\r\n"));
+        warc.push(fixture::warc_record(
+            "response",
+            &d.id,
+            Some(&d.url),
+            "application/http; msgtype=response",
+            &resp,
+        ));
+        warc.push(fixture::warc_record(
+            "metadata",
+            "<urn:meta>",
+            Some(&d.url),
+            "application/warc-fields",
+            b"fetchTimeMs: 5\r\n",
+        ));
     }
     let path = dir.path().join("crawl.warc.gz");
     std::fs::write(&path, warc.iter().map(|r| gzip(r)).collect::<Vec<_>>().concat()).unwrap();
     let (sink, stats) = scan_paths(&index, &[path], &ScanOptions::default()).unwrap();
     assert!(sink.rejected.is_empty(), "{:?}", sink.rejected);
-    assert_eq!(stats.documents_scanned, docs.len() as u64, "request, metadata and warcinfo records are not documents");
+    assert_eq!(
+        stats.documents_scanned,
+        docs.len() as u64,
+        "request, metadata and warcinfo records are not documents"
+    );
     let jpath = dir.path().join("docs.jsonl");
     std::fs::write(&jpath, jsonl(&docs)).unwrap();
     let (plain, _) = scan_paths(&index, &[jpath], &ScanOptions::default()).unwrap();
     // Offsets differ (markup is gone, whitespace collapsed) but the same
     // passages of the same works are found in the same documents.
     let work_spans = |f: &[FindingRecord]| {
-        let mut v: Vec<_> = f.iter().map(|f| (f.doc_id.clone(), f.work_id.clone(), f.work_start / 1000)).collect();
+        let mut v: Vec<_> =
+            f.iter().map(|f| (f.doc_id.clone(), f.work_id.clone(), f.work_start / 1000)).collect();
         v.sort();
         v.dedup();
         v
@@ -165,7 +198,10 @@ fn directories_and_globs_are_expanded_in_order() {
     let got: Vec<(String, exlibris_scan::reader::InputKind)> =
         inputs.iter().map(|i| (i.path.strip_prefix(d).unwrap().display().to_string(), i.kind)).collect();
     use exlibris_scan::reader::InputKind::*;
-    assert_eq!(got, [("a/1.parquet".into(), Parquet), ("a/b/2.jsonl".into(), Jsonl), ("a/b/crawl".into(), Warc)]);
+    assert_eq!(
+        got,
+        [("a/1.parquet".into(), Parquet), ("a/b/2.jsonl".into(), Jsonl), ("a/b/crawl".into(), Warc)]
+    );
     assert_eq!(skipped.len(), 1);
     assert!(skipped[0].path.ends_with("notes.md"));
     let (inputs, _) = exlibris_scan::discover(&[d.join("a/**/*.jsonl"), d.join("a/*.parquet")]).unwrap();
@@ -220,10 +256,15 @@ fn bad_input_is_refused_with_its_place_and_the_scan_goes_on() {
     let (sink, stats) = scan_paths(&index, &[corpus.clone()], &ScanOptions::default()).unwrap();
     assert!(stats.reconciles());
     assert_eq!(stats.documents_rejected, sink.rejected.len() as u64);
-    let by_file = |name: &str| sink.rejected.iter().filter(|r| r.origin.file.ends_with(name)).collect::<Vec<_>>();
+    let by_file =
+        |name: &str| sink.rejected.iter().filter(|r| r.origin.file.ends_with(name)).collect::<Vec<_>>();
     let f = by_file("01-truncated.jsonl.gz");
     assert_eq!(f.len(), 1, "{f:?}");
-    assert!(f[0].reason.contains("stream error") && f[0].origin.record > 1 && f[0].origin.offset > 0, "{}", f[0]);
+    assert!(
+        f[0].reason.contains("stream error") && f[0].origin.record > 1 && f[0].origin.offset > 0,
+        "{}",
+        f[0]
+    );
     let f = by_file("02-truncated.jsonl.zst");
     assert_eq!(f.len(), 1, "{f:?}");
     assert!(f[0].reason.contains("stream error") && f[0].origin.record > 1, "{}", f[0]);
@@ -292,7 +333,12 @@ impl std::io::BufRead for Endless {
 fn a_2_gb_line_is_refused_without_buffering_it() {
     use exlibris_scan::reader::{CorpusReader, JsonlReader, Payload};
     let len = 2u64 << 30;
-    let stream = Endless { chunk: vec![b'a'; 4 << 20], left: len, tail: b"\n{\"id\":\"after\",\"text\":\"still read\"}\n", at: 0 };
+    let stream = Endless {
+        chunk: vec![b'a'; 4 << 20],
+        left: len,
+        tail: b"\n{\"id\":\"after\",\"text\":\"still read\"}\n",
+        at: 0,
+    };
     let mut r = JsonlReader::new(stream, "endless.jsonl".into(), 1 << 20);
     let first = r.next_record().unwrap().unwrap();
     let Payload::Refused(rej) = first.payload else { panic!("not refused") };
