@@ -116,7 +116,9 @@ impl Component {
         }
         let actual = xxhash_rust::xxh3::xxh3_64(&map[HEADER_LEN..n - FOOTER_LEN]);
         if actual != checksum {
-            return Err(corrupt(format!("checksum mismatch (footer {checksum:016x}, content {actual:016x})")));
+            return Err(corrupt(format!(
+                "checksum mismatch (footer {checksum:016x}, content {actual:016x})"
+            )));
         }
         Ok(Component { map, checksum, version })
     }

@@ -98,7 +98,13 @@ impl FpTableBuilder {
     /// spilling sorted runs into `spill_dir`.
     pub fn new(memory: usize, spill_dir: &Path) -> Self {
         let cap = (memory / 16).max(1024);
-        FpTableBuilder { buf: Vec::new(), cap, runs: Vec::new(), spill_dir: spill_dir.to_path_buf(), total: 0 }
+        FpTableBuilder {
+            buf: Vec::new(),
+            cap,
+            runs: Vec::new(),
+            spill_dir: spill_dir.to_path_buf(),
+            total: 0,
+        }
     }
 
     /// Add one posting.
@@ -289,7 +295,9 @@ impl<'a> FpTable<'a> {
         let (lo, hi) = (self.buckets[b] as usize, self.buckets[b + 1] as usize);
         let entries = self.entries;
         let start = lo + (lo..hi).take_while(|&i| entries[2 * i] < hash).count();
-        (start..hi).take_while(move |&i| entries[2 * i] == hash).map(move |i| Posting::unpack(entries[2 * i + 1]))
+        (start..hi)
+            .take_while(move |&i| entries[2 * i] == hash)
+            .map(move |i| Posting::unpack(entries[2 * i + 1]))
     }
 }
 
@@ -298,7 +306,11 @@ mod tests {
     use super::*;
     use crate::format::Component;
 
-    fn build(memory: usize, postings: &[(u64, u32, u32)], filter: TableFilter) -> (tempfile::TempDir, TableStats) {
+    fn build(
+        memory: usize,
+        postings: &[(u64, u32, u32)],
+        filter: TableFilter,
+    ) -> (tempfile::TempDir, TableStats) {
         let dir = tempfile::tempdir().unwrap();
         let mut b = FpTableBuilder::new(memory, dir.path());
         for &(h, w, t) in postings {
@@ -329,13 +341,17 @@ mod tests {
 
     #[test]
     fn lookups_find_postings_and_filters_apply() {
-        let postings = [(10, 0, 5), (10, 0, 9), (20, 1, 3), (20, 2, 4), (30, 0, 1), (30, 1, 1), (30, 2, 1), (40, 3, 7)];
+        let postings =
+            [(10, 0, 5), (10, 0, 9), (20, 1, 3), (20, 2, 4), (30, 0, 1), (30, 1, 1), (30, 2, 1), (40, 3, 7)];
         let (dir, stats) = build(1 << 20, &postings, TableFilter { max_work_freq: 2, max_postings: 64 });
         assert_eq!(stats.dropped_common, 1);
         let c = Component::open(&dir.path().join("fp"), KIND, VERSION).unwrap();
         let t = FpTable::new(c.body(), Path::new("fp")).unwrap();
         let got: Vec<Posting> = t.lookup(10).collect();
-        assert_eq!(got, vec![Posting { work: 0, token: 5, shared: false }, Posting { work: 0, token: 9, shared: false }]);
+        assert_eq!(
+            got,
+            vec![Posting { work: 0, token: 5, shared: false }, Posting { work: 0, token: 9, shared: false }]
+        );
         assert!(t.lookup(20).all(|p| p.shared));
         assert_eq!(t.lookup(30).count(), 0);
         assert_eq!(t.lookup(40).next().unwrap().token, 7);

@@ -55,6 +55,11 @@ fn build_open_and_read_back() {
     idx.texts().region(0, 20_000, 20_010, &mut r).unwrap();
     assert!(r.first_token <= 20_000 && r.first_byte > 0);
     assert_eq!(&a[r.first_byte as usize..r.first_byte as usize + r.text.len()], r.text);
+    // The restart point is the start of a token at or before the one asked for.
+    let (tok, byte) = r.restart;
+    assert!(tok <= 20_000 && 20_000 - tok < textstore::CHECKPOINT_TOKENS);
+    let words = exlibris_text::normalized_words(&a);
+    assert_eq!(words[tok as usize].0.start, r.first_byte as usize + byte);
 }
 
 #[test]
@@ -65,9 +70,11 @@ fn rebuild_replaces_and_corruption_is_refused() {
     let out = dir.path().join("idx");
     build_index(&cat, &out, &BuildOptions::default(), &|_| {}).unwrap();
     let m2 = catalog(dir.path(), &[("a", &sample_text(4, 2000))]);
-    let (meta, _) = build_index(&Catalog::read(&m2).unwrap(), &out, &BuildOptions::default(), &|_| {}).unwrap();
+    let (meta, _) =
+        build_index(&Catalog::read(&m2).unwrap(), &out, &BuildOptions::default(), &|_| {}).unwrap();
     // Only the new components remain.
-    let names: Vec<String> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let names: Vec<String> =
+        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     assert_eq!(names.len(), 4, "{names:?}");
     let fp = out.join(&meta.components.fingerprints.file);
     let bytes = std::fs::read(&fp).unwrap();
@@ -82,6 +89,7 @@ fn rebuild_replaces_and_corruption_is_refused() {
 fn foreign_output_directory_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let m = catalog(dir.path(), &[("a", "some words here")]);
-    let err = build_index(&Catalog::read(&m).unwrap(), dir.path(), &BuildOptions::default(), &|_| {}).unwrap_err();
+    let err =
+        build_index(&Catalog::read(&m).unwrap(), dir.path(), &BuildOptions::default(), &|_| {}).unwrap_err();
     assert!(err.to_string().contains("not an exlibris index"), "{err}");
 }

@@ -3,10 +3,14 @@
 //! evidence excerpts) is read by decompressing a block or two.
 //!
 //! ```text
-//! blocks:    compressed bytes, block after block, works in index order
-//! directory: [work << 32 | first token, first byte, data offset, compressed len << 32 | raw len] × n
-//! trailer:   n: u64, data length: u64
+//! blocks:      compressed bytes, block after block, works in index order
+//! directory:   [work << 32 | first token, first byte, data offset,
+//!               compressed len << 32 | raw len, first checkpoint] × n
+//! checkpoints: u32 × m: byte offset in its block of every 64th token
+//! trailer:     n: u64, m: u64, data length: u64
 //! ```
+//! Checkpoints let a reader start tokenising near the token it needs
+//! instead of at the start of the block.
 use std::path::Path;
 
 use crate::error::{IndexError, Result};
@@ -15,7 +19,7 @@ use crate::format::ComponentWriter;
 /// Component kind of the text store.
 pub const KIND: &[u8; 4] = b"TEXT";
 /// Its format version.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// Target uncompressed size of a block.
 pub const BLOCK_BYTES: usize = 32 * 1024;
 const LEVEL: i32 = 9;
@@ -26,7 +30,11 @@ pub struct Block {
     first_byte: u64,
     raw_len: u32,
     data: Vec<u8>,
+    checkpoints: Vec<u32>,
 }
+
+/// Tokens between checkpoints.
+pub const CHECKPOINT_TOKENS: u32 = 64;
 
 /// Cut `text` into blocks at the given token starts (`(token, byte)`, in
 /// order) and compress them. Runs in parallel per work.
@@ -38,11 +46,29 @@ pub fn compress_blocks(text: &str, token_starts: &[(u32, usize)]) -> Vec<Block> 
         }
     }
     let mut blocks = Vec::with_capacity(cuts.len());
+    let mut starts = token_starts.iter().peekable();
     for (i, &(tok, start)) in cuts.iter().enumerate() {
         let end = cuts.get(i + 1).map_or(text.len(), |c| c.1);
+        let end_tok = cuts.get(i + 1).map_or(u32::MAX, |c| c.0);
+        let mut checkpoints = Vec::new();
+        while let Some(&&(t, b)) = starts.peek() {
+            if t >= end_tok {
+                break;
+            }
+            if t > tok && (t - tok) % CHECKPOINT_TOKENS == 0 {
+                checkpoints.push((b - start) as u32);
+            }
+            starts.next();
+        }
         let raw = &text.as_bytes()[start..end];
         let data = zstd::bulk::compress(raw, LEVEL).expect("zstd compression of a memory buffer");
-        blocks.push(Block { first_token: tok, first_byte: start as u64, raw_len: raw.len() as u32, data });
+        blocks.push(Block {
+            first_token: tok,
+            first_byte: start as u64,
+            raw_len: raw.len() as u32,
+            data,
+            checkpoints,
+        });
     }
     blocks
 }
@@ -50,13 +76,18 @@ pub fn compress_blocks(text: &str, token_starts: &[(u32, usize)]) -> Vec<Block> 
 /// Appends works' blocks and writes the store.
 pub struct TextStoreWriter {
     out: ComponentWriter,
-    dir: Vec<[u64; 4]>,
+    dir: Vec<[u64; 5]>,
+    checkpoints: Vec<u32>,
 }
 
 impl TextStoreWriter {
     /// Create the store at `path`.
     pub fn create(path: &Path) -> Result<Self> {
-        Ok(TextStoreWriter { out: ComponentWriter::create(path, KIND, VERSION)?, dir: Vec::new() })
+        Ok(TextStoreWriter {
+            out: ComponentWriter::create(path, KIND, VERSION)?,
+            dir: Vec::new(),
+            checkpoints: Vec::new(),
+        })
     }
 
     /// Append the blocks of work `work` (works must come in index order).
@@ -68,7 +99,9 @@ impl TextStoreWriter {
                 b.first_byte,
                 offset,
                 ((b.data.len() as u64) << 32) | b.raw_len as u64,
+                self.checkpoints.len() as u64,
             ]);
+            self.checkpoints.extend_from_slice(&b.checkpoints);
             self.out.write(&b.data)?;
         }
         Ok(())
@@ -85,13 +118,22 @@ impl TextStoreWriter {
                 self.out.write(&v.to_le_bytes())?;
             }
         }
+        for c in &self.checkpoints {
+            self.out.write(&c.to_le_bytes())?;
+        }
+        if self.checkpoints.len() % 2 == 1 {
+            self.out.write(&[0u8; 4])?;
+        }
         self.out.write(&(self.dir.len() as u64).to_le_bytes())?;
+        self.out.write(&(self.checkpoints.len() as u64).to_le_bytes())?;
         self.out.write(&data_len.to_le_bytes())?;
         self.out.finish()
     }
 }
 
-/// A region of a work's text, starting at a token start.
+/// A region of a work's text, starting at a token start. Reused across
+/// reads: it keeps a decompression context, and the blocks it holds are not
+/// decompressed again when the next read needs no others.
 #[derive(Debug, Default, Clone)]
 pub struct TextRegion {
     /// The text.
@@ -100,12 +142,33 @@ pub struct TextRegion {
     pub first_byte: u64,
     /// Index of the first token of `text` in the work.
     pub first_token: u32,
+    /// A token start at or before the token asked for: (token, byte offset in `text`).
+    pub restart: (u32, usize),
+    held: Option<std::ops::Range<usize>>,
+    dctx: Dctx,
+}
+
+/// A zstd decompression context, created on first use.
+#[derive(Default)]
+struct Dctx(Option<zstd::bulk::Decompressor<'static>>);
+
+impl Clone for Dctx {
+    fn clone(&self) -> Self {
+        Dctx(None)
+    }
+}
+
+impl std::fmt::Debug for Dctx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Dctx")
+    }
 }
 
 /// Read side of the text store.
 pub struct TextStore<'a> {
     data: &'a [u8],
-    dir: &'a [[u64; 4]],
+    dir: &'a [[u64; 5]],
+    checkpoints: &'a [u32],
     path: &'a Path,
 }
 
@@ -113,25 +176,35 @@ impl<'a> TextStore<'a> {
     /// Interpret a verified component body.
     pub fn new(body: &'a [u8], path: &'a Path) -> Result<Self> {
         let corrupt = |reason: &str| IndexError::Corrupt { path: path.to_path_buf(), reason: reason.into() };
-        if body.len() < 16 || body.len() % 8 != 0 {
+        if body.len() < 24 || !body.len().is_multiple_of(8) {
             return Err(corrupt("text store too short or misaligned"));
         }
-        let tail = &body[body.len() - 16..];
-        let n = u64::from_le_bytes(tail[..8].try_into().unwrap()) as usize;
-        let data_len = u64::from_le_bytes(tail[8..].try_into().unwrap()) as usize;
-        if data_len.checked_add(n.checked_mul(32).ok_or_else(|| corrupt("bad block count"))?) != Some(body.len() - 16)
+        let tail = &body[body.len() - 24..];
+        let word = |i: usize| u64::from_le_bytes(tail[i * 8..i * 8 + 8].try_into().unwrap()) as usize;
+        let (n, m, data_len) = (word(0), word(1), word(2));
+        let dir_len = n.checked_mul(40).ok_or_else(|| corrupt("bad block count"))?;
+        let cp_len = m.checked_mul(4).ok_or_else(|| corrupt("bad checkpoint count"))?.next_multiple_of(8);
+        if [data_len, dir_len, cp_len].iter().try_fold(0usize, |a, &b| a.checked_add(b))
+            != Some(body.len() - 24)
         {
             return Err(corrupt("text store size does not match its trailer"));
         }
-        let dir: &[[u64; 4]] = bytemuck::try_cast_slice(&body[data_len..body.len() - 16])
+        let dir: &[[u64; 5]] = bytemuck::try_cast_slice(&body[data_len..data_len + dir_len])
             .map_err(|_| corrupt("misaligned directory"))?;
-        for rec in dir {
+        let checkpoints: &[u32] =
+            bytemuck::try_cast_slice(&body[data_len + dir_len..data_len + dir_len + m * 4])
+                .map_err(|_| corrupt("misaligned checkpoints"))?;
+        for (i, rec) in dir.iter().enumerate() {
             let (off, clen) = (rec[2] as usize, (rec[3] >> 32) as usize);
             if off.checked_add(clen).is_none_or(|e| e > data_len) {
                 return Err(corrupt("block outside the data"));
             }
+            let next = dir.get(i + 1).map_or(m as u64, |r| r[4]);
+            if rec[4] > next || next > m as u64 {
+                return Err(corrupt("checkpoints out of order"));
+            }
         }
-        Ok(TextStore { data: &body[..data_len], dir, path })
+        Ok(TextStore { data: &body[..data_len], dir, checkpoints, path })
     }
 
     fn blocks_of(&self, work: u32) -> std::ops::Range<usize> {
@@ -140,14 +213,20 @@ impl<'a> TextStore<'a> {
         lo..hi
     }
 
-    fn decompress(&self, i: usize, into: &mut Vec<u8>) -> Result<()> {
+    fn decompress(&self, i: usize, into: &mut Vec<u8>, dctx: &mut Dctx) -> Result<()> {
         let rec = self.dir[i];
         let (off, clen, raw) = (rec[2] as usize, (rec[3] >> 32) as usize, (rec[3] & 0xFFFF_FFFF) as usize);
         let start = into.len();
         into.resize(start + raw, 0);
-        let n = zstd::bulk::decompress_to_buffer(&self.data[off..off + clen], &mut into[start..]).map_err(|e| {
-            IndexError::Corrupt { path: self.path.to_path_buf(), reason: format!("text block {i}: {e}") }
-        })?;
+        let corrupt = |e: std::io::Error| IndexError::Corrupt {
+            path: self.path.to_path_buf(),
+            reason: format!("text block {i}: {e}"),
+        };
+        if dctx.0.is_none() {
+            dctx.0 = Some(zstd::bulk::Decompressor::new().map_err(corrupt)?);
+        }
+        let d = dctx.0.as_mut().expect("just created");
+        let n = d.decompress_to_buffer(&self.data[off..off + clen], &mut into[start..]).map_err(corrupt)?;
         if n != raw {
             return Err(IndexError::Corrupt {
                 path: self.path.to_path_buf(),
@@ -162,18 +241,34 @@ impl<'a> TextStore<'a> {
     pub fn region(&self, work: u32, from_token: u32, until_token: u32, out: &mut TextRegion) -> Result<()> {
         let range = self.blocks_of(work);
         if range.is_empty() {
+            out.held = None;
+            out.restart = (0, 0);
             out.text.clear();
             (out.first_byte, out.first_token) = (0, 0);
             return Ok(());
         }
         let blocks = &self.dir[range.clone()];
         let first = range.start + blocks.partition_point(|r| (r[0] as u32) <= from_token).saturating_sub(1);
+        let mut last = first + 1;
+        while last < range.end && (self.dir[last][0] as u32) < until_token {
+            last += 1;
+        }
+        let rec = self.dir[first];
+        let cps_end = self.dir.get(first + 1).map_or(self.checkpoints.len() as u64, |r| r[4]) as usize;
+        let cps = &self.checkpoints[rec[4] as usize..cps_end];
+        let j = (from_token.saturating_sub(rec[0] as u32) / CHECKPOINT_TOKENS) as usize;
+        out.restart = match j.min(cps.len()) {
+            0 => (rec[0] as u32, 0),
+            j => (rec[0] as u32 + j as u32 * CHECKPOINT_TOKENS, cps[j - 1] as usize),
+        };
+        if out.held == Some(first..last) {
+            return Ok(());
+        }
+        out.held = None;
         let mut bytes = std::mem::take(&mut out.text).into_bytes();
         bytes.clear();
-        let mut i = first;
-        while i < range.end && (i == first || (self.dir[i][0] as u32) < until_token) {
-            self.decompress(i, &mut bytes)?;
-            i += 1;
+        for i in first..last {
+            self.decompress(i, &mut bytes, &mut out.dctx)?;
         }
         out.first_byte = self.dir.get(first).map_or(0, |r| r[1]);
         out.first_token = self.dir.get(first).map_or(0, |r| r[0] as u32);
@@ -181,6 +276,7 @@ impl<'a> TextStore<'a> {
             path: self.path.to_path_buf(),
             reason: format!("text of work {work} is not UTF-8"),
         })?;
+        out.held = Some(first..last);
         Ok(())
     }
 

@@ -74,7 +74,8 @@ pub fn text_report(r: &Results, top: usize) -> String {
         st.documents_rejected,
         if r.stats.complete { "" } else { "  (PARTIAL RUN: see rejected.jsonl)" }
     );
-    let share = if st.bytes_scanned > 0 { st.bytes_in_findings as f64 / st.bytes_scanned as f64 } else { 0.0 };
+    let share =
+        if st.bytes_scanned > 0 { st.bytes_in_findings as f64 / st.bytes_scanned as f64 } else { 0.0 };
     let _ = writeln!(
         o,
         "text scanned: {:.1} MB in {:.1}s ({:.1} MB/s); catalogued text: {:.2}% of the corpus",
@@ -91,7 +92,11 @@ pub fn text_report(r: &Results, top: usize) -> String {
         found.len(),
         r.works.works.len()
     );
-    let _ = writeln!(o, "guarantee: any shared run of {} normalised words is found\n", r.stats.run.fingerprint.guarantee());
+    let _ = writeln!(
+        o,
+        "guarantee: any shared run of {} normalised words is found\n",
+        r.stats.run.fingerprint.guarantee()
+    );
     let _ = writeln!(
         o,
         "{:<32} {:<22} {:<14} {:>8} {:>6} {:>8}  coverage strip",

@@ -57,9 +57,13 @@ pub fn check_text(text: &str) -> Result<(), String> {
         return Err("empty document".into());
     }
     let sample = exlibris_text::truncate_at_char(text, 64 * 1024);
-    let controls = sample.chars().filter(|&c| c.is_control() && !matches!(c, '\n' | '\r' | '\t' | '\x0c')).count();
+    let controls =
+        sample.chars().filter(|&c| c.is_control() && !matches!(c, '\n' | '\r' | '\t' | '\x0c')).count();
     if sample.contains('\0') || controls * 10 > sample.chars().count() {
-        return Err(format!("binary content ({controls} control characters in the first {} bytes)", sample.len()));
+        return Err(format!(
+            "binary content ({controls} control characters in the first {} bytes)",
+            sample.len()
+        ));
     }
     Ok(())
 }

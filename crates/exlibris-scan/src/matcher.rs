@@ -191,7 +191,9 @@ impl<'i> Matcher<'i> {
                 .iter_mut()
                 .filter(|c| {
                     let l = c.last();
-                    h.dtok > l.dtok && (h.wtok as i64) > l.wtok as i64 - drift && (h.wtok as i64) <= l.wtok as i64 + gap + drift
+                    h.dtok > l.dtok
+                        && (h.wtok as i64) > l.wtok as i64 - drift
+                        && (h.wtok as i64) <= l.wtok as i64 + gap + drift
                 })
                 .map(|c| {
                     let l = c.last();
@@ -225,7 +227,7 @@ impl<'i> Matcher<'i> {
         let w_lo = chain.hits.iter().map(|h| h.wtok).min().unwrap().saturating_sub(ext);
         let w_hi = chain.hits.iter().map(|h| h.wtok).max().unwrap().saturating_add(k + ext);
         self.index.texts().region(work, w_lo, w_hi, &mut s.text)?;
-        s.work.load(&s.text.text, 0, s.text.first_token, w_lo, w_hi);
+        s.work.load(&s.text.text, s.text.restart.1, s.text.restart.0, w_lo, w_hi);
         let (doc_base, work_base) = (s.doc.first, s.work.first);
 
         let k = k as usize;
@@ -233,7 +235,9 @@ impl<'i> Matcher<'i> {
         let mut anchors = Vec::with_capacity(chain.hits.len());
         for h in &chain.hits {
             let (d, w) = ((h.dtok - doc_base) as usize, (h.wtok - work_base) as usize);
-            let same = d + k <= s.doc.len() && w + k <= s.work.len() && (0..k).all(|i| s.doc.word(d + i) == s.work.word(w + i));
+            let same = d + k <= s.doc.len()
+                && w + k <= s.work.len()
+                && (0..k).all(|i| s.doc.word(d + i) == s.work.word(w + i));
             if same {
                 unique |= !h.shared;
                 anchors.push((d, w));
@@ -242,9 +246,11 @@ impl<'i> Matcher<'i> {
         if !unique {
             return Ok(None);
         }
+
         let Some(al) = align(&s.doc, &s.work, &anchors, &self.align) else { return Ok(None) };
         let (wb, we) = (s.work.token(al.work_begin), s.work.token(al.work_end - 1));
-        let work_excerpt = exlibris_text::truncate_at_char(&s.text.text[wb.start..], EXCERPT_BYTES).to_string();
+        let work_excerpt =
+            exlibris_text::truncate_at_char(&s.text.text[wb.start..], EXCERPT_BYTES).to_string();
         Ok(Some(Finding {
             work,
             doc_start: s.doc.token(al.doc_begin).start as u64,
@@ -273,7 +279,8 @@ impl<'i> Matcher<'i> {
                 if f.doc_token_end <= cur.doc_token_end {
                     continue; // inside the current piece
                 }
-                let ddiag = (f.work_token as i64 - f.doc_token as i64) - (cur.work_token as i64 - cur.doc_token as i64);
+                let ddiag = (f.work_token as i64 - f.doc_token as i64)
+                    - (cur.work_token as i64 - cur.doc_token as i64);
                 let consistent = ddiag.abs() <= drift || (-drift..=gap + drift).contains(&wgap);
                 if dgap <= gap && wgap <= gap + drift && consistent && f.work_token_end > cur.work_token_end {
                     let overlap = (cur.doc_token_end as i64 - f.doc_token as i64).max(0) as u32;
@@ -294,7 +301,9 @@ impl<'i> Matcher<'i> {
     /// Threshold, then keep the strongest of overlapping findings.
     fn select(&self, mut found: Vec<Finding>) -> Vec<Finding> {
         found.retain(|f| f.words >= self.min_words);
-        found.sort_by(|a, b| b.words.cmp(&a.words).then(a.work.cmp(&b.work)).then(a.doc_start.cmp(&b.doc_start)));
+        found.sort_by(|a, b| {
+            b.words.cmp(&a.words).then(a.work.cmp(&b.work)).then(a.doc_start.cmp(&b.doc_start))
+        });
         let mut kept: Vec<Finding> = Vec::with_capacity(found.len());
         for f in found {
             let len = (f.doc_end - f.doc_start).max(1) as f64;

@@ -176,7 +176,13 @@ impl WorksFile {
                 }
             })
             .collect();
-        WorksFile { format: "exlibris-works".into(), version: RESULTS_VERSION, index_id: index.meta().index_id.clone(), works, coverage }
+        WorksFile {
+            format: "exlibris-works".into(),
+            version: RESULTS_VERSION,
+            index_id: index.meta().index_id.clone(),
+            works,
+            coverage,
+        }
     }
 }
 
@@ -262,14 +268,22 @@ impl Results {
         let bad = |path: PathBuf, reason: String| ScanError::Results { path, reason };
         let sp = dir.join(STATS);
         if !sp.exists() {
-            return Err(bad(dir.to_path_buf(), format!("no {STATS}: not a results directory, or the scan did not finish")));
+            return Err(bad(
+                dir.to_path_buf(),
+                format!("no {STATS}: not a results directory, or the scan did not finish"),
+            ));
         }
-        let stats: StatsFile = serde_json::from_slice(&std::fs::read(&sp).at(&sp)?).map_err(|e| bad(sp.clone(), e.to_string()))?;
+        let stats: StatsFile = serde_json::from_slice(&std::fs::read(&sp).at(&sp)?)
+            .map_err(|e| bad(sp.clone(), e.to_string()))?;
         if stats.version != RESULTS_VERSION {
-            return Err(bad(sp, format!("results version {} (this build reads {RESULTS_VERSION})", stats.version)));
+            return Err(bad(
+                sp,
+                format!("results version {} (this build reads {RESULTS_VERSION})", stats.version),
+            ));
         }
         let wp = dir.join(WORKS);
-        let works: WorksFile = serde_json::from_slice(&std::fs::read(&wp).at(&wp)?).map_err(|e| bad(wp.clone(), e.to_string()))?;
+        let works: WorksFile = serde_json::from_slice(&std::fs::read(&wp).at(&wp)?)
+            .map_err(|e| bad(wp.clone(), e.to_string()))?;
         if works.index_id != stats.run.index_id {
             return Err(bad(wp, "works.json and stats.json come from different indexes".into()));
         }
@@ -282,7 +296,8 @@ impl Results {
         let f = BufReader::new(File::open(&p).at(&p)?);
         Ok(f.lines().enumerate().map(move |(i, l)| {
             let l = l.at(&p)?;
-            serde_json::from_str(&l).map_err(|e| ScanError::Results { path: p.clone(), reason: format!("line {}: {e}", i + 1) })
+            serde_json::from_str(&l)
+                .map_err(|e| ScanError::Results { path: p.clone(), reason: format!("line {}: {e}", i + 1) })
         }))
     }
 }

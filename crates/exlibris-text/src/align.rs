@@ -225,8 +225,11 @@ mod tests {
 
     #[test]
     fn align_extends_to_the_true_boundaries() {
-        let doc = region("unrelated words here then the quick brown fox jumps over the lazy dog again and again end");
-        let work = region("once upon a time the quick brown fox jumps over the lazy dog again and again finis");
+        let doc = region(
+            "unrelated words here then the quick brown fox jumps over the lazy dog again and again end",
+        );
+        let work =
+            region("once upon a time the quick brown fox jumps over the lazy dog again and again finis");
         // One anchor in the middle: "jumps over the lazy dog" (k = 5).
         let anchors = [(8, 8)];
         let al = align(&doc, &work, &anchors, &AlignParams::new(5)).unwrap();

@@ -27,7 +27,7 @@ use unicode_normalization::UnicodeNormalization;
 
 /// Version of the normalisation rules. Stored in every index: changing the
 /// rules changes every fingerprint.
-pub const NORMALIZER_VERSION: u32 = 1;
+pub const NORMALIZER_VERSION: u32 = 2;
 
 /// One word of a text: its byte range in the original and the hash of its
 /// normalised form.
@@ -55,9 +55,26 @@ pub struct Token {
 pub struct Tokenizer<'a> {
     text: &'a str,
     pos: usize,
+    /// Keep the normalised form of ASCII tokens (non-ASCII tokens always
+    /// build it: their hash is computed from it).
+    keep: bool,
     norm: String,
     scratch: String,
 }
+
+/// ASCII letters and digits.
+static ALNUM: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 128 {
+        t[i] = (i as u8).is_ascii_alphanumeric();
+        i += 1;
+    }
+    t
+};
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
 impl<'a> Tokenizer<'a> {
     /// A tokeniser from the start of `text`.
@@ -69,7 +86,14 @@ impl<'a> Tokenizer<'a> {
     /// (normally the start of a token).
     pub fn at(text: &'a str, pos: usize) -> Self {
         assert!(text.is_char_boundary(pos), "tokenizer start inside a character");
-        Tokenizer { text, pos, norm: String::with_capacity(32), scratch: String::new() }
+        Tokenizer { text, pos, keep: true, norm: String::with_capacity(32), scratch: String::new() }
+    }
+
+    /// A tokeniser that only computes hashes: [`Tokenizer::normalized`] is
+    /// then meaningful for non-ASCII tokens only. The fast path of
+    /// fingerprinting.
+    pub fn hashing(text: &'a str) -> Self {
+        Tokenizer { keep: false, ..Self::at(text, 0) }
     }
 
     /// Byte position where the next search for a token begins.
@@ -83,31 +107,85 @@ impl<'a> Tokenizer<'a> {
     }
 
     /// The next token, or `None` at the end of the text.
+    #[inline]
     pub fn next_token(&mut self) -> Option<Token> {
         let bytes = self.text.as_bytes();
         let n = bytes.len();
         // Skip to the first word character.
         let mut pos = self.pos;
         loop {
+            while pos < n && bytes[pos] < 0x80 && !ALNUM[bytes[pos] as usize] {
+                pos += 1;
+            }
             if pos >= n {
                 self.pos = n;
                 return None;
             }
-            let b = bytes[pos];
-            if b < 0x80 {
-                if b.is_ascii_alphanumeric() {
-                    break;
+            if bytes[pos] < 0x80 {
+                break;
+            }
+            let c = decode_at(self.text, pos);
+            if is_word_char(c) {
+                break;
+            }
+            pos += c.len_utf8();
+        }
+        match self.ascii_token(pos) {
+            Some(t) => Some(t),
+            None => Some(self.general_token(pos)),
+        }
+    }
+
+    /// A token made of ASCII only, hashed as it is read; `None` when a
+    /// non-ASCII character is met inside or right after it (the general path
+    /// then reads it again).
+    #[inline]
+    fn ascii_token(&mut self, start: usize) -> Option<Token> {
+        let bytes = self.text.as_bytes();
+        let n = bytes.len();
+        let mut h = FNV_OFFSET;
+        let mut pos = start;
+        if self.keep {
+            self.norm.clear();
+        }
+        loop {
+            while pos < n && ALNUM[bytes[pos] as usize] {
+                let l = bytes[pos].to_ascii_lowercase();
+                h = (h ^ l as u64).wrapping_mul(FNV_PRIME);
+                if self.keep {
+                    self.norm.push(l as char);
                 }
                 pos += 1;
-            } else {
-                let c = decode_at(self.text, pos);
-                if is_word_char(c) {
-                    break;
+            }
+            let end = pos;
+            let next = match bytes.get(pos) {
+                Some(&b) if b >= 0x80 => return None,
+                Some(b'\'') => match bytes.get(pos + 1) {
+                    Some(&c) if c >= 0x80 => return None,
+                    Some(&c) if ALNUM[c as usize] => Some(pos + 1),
+                    _ => None,
+                },
+                Some(b'-') => match self.line_break_join(pos + 1) {
+                    Some(p) if bytes[p] >= 0x80 => return None,
+                    other => other,
+                },
+                _ => None,
+            };
+            match next {
+                Some(p) => pos = p,
+                None => {
+                    self.pos = end;
+                    return Some(Token { start, end, hash: fmix64(h) });
                 }
-                pos += c.len_utf8();
             }
         }
-        let start = pos;
+    }
+
+    /// Any token: NFKC and case folding of what is not ASCII.
+    fn general_token(&mut self, start: usize) -> Token {
+        let bytes = self.text.as_bytes();
+        let n = bytes.len();
+        let mut pos = start;
         self.norm.clear();
         let mut ascii = true;
         let mut end = pos;
@@ -141,9 +219,7 @@ impl<'a> Tokenizer<'a> {
                 }
                 let next = match c {
                     '\u{2019}' | '\u{02BC}' => self.word_char_after(pos + len),
-                    '\u{00AD}' => self
-                        .word_char_after(pos + len)
-                        .or_else(|| self.line_break_join(pos + len)),
+                    '\u{00AD}' => self.word_char_after(pos + len).or_else(|| self.line_break_join(pos + len)),
                     '\u{2010}' | '\u{2011}' => self.line_break_join(pos + len),
                     c if is_ignorable(c) => self.word_char_after(pos + len),
                     _ => None,
@@ -158,7 +234,7 @@ impl<'a> Tokenizer<'a> {
         if !ascii {
             self.fold();
         }
-        Some(Token { start, end, hash: hash_word(self.norm.as_bytes()) })
+        Token { start, end, hash: hash_word(self.norm.as_bytes()) }
     }
 
     /// `Some(p)` when a word character starts at `p`.
@@ -224,10 +300,21 @@ fn is_ignorable(c: char) -> bool {
     matches!(c, '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}')
 }
 
-/// Hash of one normalised word.
+/// Hash of one normalised word: FNV-1a over its UTF-8 bytes, then a full
+/// avalanche (so the ASCII fast path can hash while it reads).
 #[inline]
 pub fn hash_word(norm: &[u8]) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(norm)
+    fmix64(norm.iter().fold(FNV_OFFSET, |h, &b| (h ^ b as u64).wrapping_mul(FNV_PRIME)))
+}
+
+/// Murmur3's finaliser.
+#[inline]
+pub(crate) fn fmix64(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
 }
 
 /// All tokens of `text` with their normalised forms (convenience for tests
@@ -290,6 +377,22 @@ mod tests {
     #[test]
     fn decomposed_and_composed_forms_agree() {
         assert_eq!(words("cafe\u{301}"), words("café"));
+    }
+
+    #[test]
+    fn the_hashing_fast_path_agrees_with_the_normalised_form() {
+        let text = "Plain ASCII words, don't stop; exam-\nple. Mixed: café naïve ﬁne œuvre e\u{301}t\u{e9} Straße’s\n\
+                    well-\nknown ＦＵＬＬ x-\n\u{e9}t\u{e9} end";
+        let full = normalized_words(text);
+        let mut t = Tokenizer::hashing(text);
+        let mut fast = Vec::new();
+        while let Some(tok) = t.next_token() {
+            fast.push(tok);
+        }
+        assert_eq!(fast, full.iter().map(|(t, _)| *t).collect::<Vec<_>>());
+        for (tok, norm) in &full {
+            assert_eq!(tok.hash, hash_word(norm.as_bytes()), "{norm}");
+        }
     }
 
     #[test]

@@ -62,24 +62,14 @@ pub struct Fingerprint {
     pub hash: u64,
 }
 
-/// Combine the hashes of `k` words into a shingle hash (order-sensitive).
+const BASE: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// Combine the hashes of `k` words into a shingle hash (order-sensitive):
+/// the polynomial `Σ hᵢ·B^(k−1−i)` (mod 2⁶⁴), which [`fingerprint_text`]
+/// rolls in two multiplications a word, then a full avalanche.
 #[inline]
 pub fn shingle_hash(words: impl Iterator<Item = u64>) -> u64 {
-    let mut h: u64 = 0x9E37_79B9_7F4A_7C15;
-    for w in words {
-        h = (h ^ w).wrapping_mul(0xA24B_AED4_963E_E407).rotate_left(29);
-    }
-    fmix64(h)
-}
-
-/// Murmur3's finaliser: a full avalanche.
-#[inline]
-fn fmix64(mut h: u64) -> u64 {
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^ (h >> 33)
+    crate::token::fmix64(words.fold(0u64, |h, w| h.wrapping_mul(BASE).wrapping_add(w)))
 }
 
 /// Streaming winnower: push shingles in order, get fingerprints out.
@@ -148,18 +138,33 @@ pub fn fingerprint_text(
     mut on_fp: impl FnMut(Fingerprint),
 ) -> u32 {
     let k = settings.k as usize;
+    // B^(k−1), to take the oldest word out of the rolling hash.
+    let top = (1..k).fold(1u64, |p, _| p.wrapping_mul(BASE));
     let mut ring = vec![(0u64, 0usize); k];
-    let mut tok = Tokenizer::new(text);
+    let mut slot = 0;
+    let mut rolling: u64 = 0;
+    let mut tok = Tokenizer::hashing(text);
     let mut win = Winnower::new(settings.w);
     let mut n: usize = 0;
     while let Some(t) = tok.next_token() {
         on_token(n as u32, t.start);
-        ring[n % k] = (t.hash, t.start);
+        if n >= k {
+            rolling = rolling.wrapping_sub(ring[slot].0.wrapping_mul(top));
+        }
+        rolling = rolling.wrapping_mul(BASE).wrapping_add(t.hash);
+        ring[slot] = (t.hash, t.start);
+        slot += 1;
+        if slot == k {
+            slot = 0;
+        }
         n += 1;
         if n >= k {
-            let first = n - k;
-            let hash = shingle_hash((first..n).map(|i| ring[i % k].0));
-            let fp = Fingerprint { token: first as u32, byte: ring[first % k].1, hash };
+            // `slot` now points at the oldest word of the shingle.
+            let fp = Fingerprint {
+                token: (n - k) as u32,
+                byte: ring[slot].1,
+                hash: crate::token::fmix64(rolling),
+            };
             if let Some(sel) = win.push(fp) {
                 on_fp(sel);
             }
@@ -224,6 +229,19 @@ mod tests {
                 }
                 assert_eq!(got, brute_force(&hashes, w), "w={w} {hashes:?}");
             }
+        }
+    }
+
+    #[test]
+    fn rolling_hash_equals_direct_hash() {
+        let text = "one two three four five six seven eight nine ten";
+        let s = FingerprintSettings { k: 3, w: 1, ..Default::default() };
+        let words: Vec<u64> = crate::normalized_words(text).iter().map(|(t, _)| t.hash).collect();
+        let fps = fingerprints(text, &s);
+        assert_eq!(fps.len(), words.len() - 2);
+        for f in fps {
+            let i = f.token as usize;
+            assert_eq!(f.hash, shingle_hash(words[i..i + 3].iter().copied()));
         }
     }
 

@@ -147,11 +147,11 @@ impl<R: BufRead + Send> CorpusReader for JsonlReader<R> {
     }
 }
 
+/// A record's (id, text, URL), or (id if known, reason).
+type Parsed = std::result::Result<(String, String, Option<String>), (Option<String>, String)>;
+
 /// Parse one JSON record, picking the id, text and URL fields.
-pub(crate) fn parse_record(
-    bytes: &[u8],
-    fields: &Fields,
-) -> std::result::Result<(String, String, Option<String>), (Option<String>, String)> {
+pub(crate) fn parse_record(bytes: &[u8], fields: &Fields) -> Parsed {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let picked = Picker { fields }.deserialize(&mut de).map_err(|e| (None, format!("invalid JSON: {e}")))?;
     de.end().map_err(|e| (None, format!("invalid JSON: {e}")))?;

@@ -221,8 +221,9 @@ pub struct SkippedFile {
 
 /// Expand the command line's paths into input files: files as given,
 /// directories recursively in sorted order, glob patterns (`*`, `?`, `[`)
-/// in sorted order. Returns the inputs and the files skipped (with
-/// reasons), so that nothing is left out silently.
+/// in sorted order (a missing path stays an input whose opening fails, so it
+/// is reported). Returns the inputs and the files skipped (with reasons), so
+/// that nothing is left out silently.
 pub fn discover(paths: &[PathBuf]) -> Result<(Vec<Input>, Vec<SkippedFile>)> {
     let mut inputs = Vec::new();
     let mut skipped = Vec::new();
@@ -249,8 +250,9 @@ pub fn discover(paths: &[PathBuf]) -> Result<(Vec<Input>, Vec<SkippedFile>)> {
 }
 
 fn add_path(p: &Path, matched: bool, inputs: &mut Vec<Input>, skipped: &mut Vec<SkippedFile>) -> Result<()> {
-    let meta = std::fs::metadata(p).at(p)?;
-    if meta.is_dir() {
+    // A path that cannot be read is kept as an input: opening it fails, and
+    // that failure is reported as a rejected record, not lost.
+    if p.is_dir() {
         walk_dir(p, inputs, skipped)
     } else {
         // A file named on the command line is read whatever its name; one

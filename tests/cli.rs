@@ -1,0 +1,359 @@
+//! End-to-end tests of the `exlibris` command line, as a user runs it.
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn exlibris() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_exlibris"))
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("run exlibris");
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+fn shared() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    if p.join("corpora/books/catalog.jsonl").exists() {
+        Some(p)
+    } else {
+        eprintln!("skipped: ../shared is not there");
+        None
+    }
+}
+
+/// A small catalog of two invented works and a corpus quoting them.
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+const WORK_A: &str =
+    "The lighthouse keeper counted the ships that passed each night, and wrote their names\n\
+in a ledger bound with blue cloth. Nobody asked him to do it; the harbour master had retired\n\
+years ago and the town had forgotten that the light still turned. In winter the sea came over\n\
+the wall and froze on the steps, and he chipped it away with a small iron hammer every morning.";
+const WORK_B: &str = "Seven bridges crossed the river below the mill, and the miller's daughter knew the\n\
+name of every one: the Salt Bridge, the Weavers' Bridge, the bridge with no name that the\n\
+soldiers built in the year of the flood, and four more whose stones were older than the church.";
+
+impl Fixture {
+    fn new() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), WORK_A).unwrap();
+        std::fs::write(dir.path().join("b.txt"), WORK_B).unwrap();
+        std::fs::write(
+            dir.path().join("catalog.jsonl"),
+            "{\"id\":\"keeper\",\"path\":\"a.txt\",\"title\":\"The Keeper\",\"author\":\"A. Writer\",\"rights\":\"in-copyright\"}\n\
+             {\"id\":\"bridges\",\"path\":\"b.txt\",\"title\":\"Seven Bridges\",\"author\":\"B. Writer\"}\n",
+        )
+        .unwrap();
+        Fixture { dir }
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    fn index(&self) -> PathBuf {
+        let idx = self.path("idx");
+        let out = run(exlibris()
+            .args(["index", "--catalog"])
+            .arg(self.path("catalog.jsonl"))
+            .arg("--out")
+            .arg(&idx));
+        assert!(out.status.success());
+        idx
+    }
+}
+
+fn jsonl(docs: &[(&str, &str)]) -> String {
+    docs.iter().map(|(id, t)| serde_json::json!({"id": id, "text": t}).to_string() + "\n").collect()
+}
+
+fn read_json(p: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
+#[test]
+fn scan_finds_quotes_with_exact_offsets_and_reports_them() {
+    let fx = Fixture::new();
+    let idx = fx.index();
+    let quote = "the town had forgotten that the light still turned. In winter the sea came over the wall";
+    let doc = format!("A blog post.\n\nI once read: “{}” — lovely.", quote.to_uppercase());
+    std::fs::write(
+        fx.path("c.jsonl"),
+        jsonl(&[("d1", &doc), ("d2", "Nothing to see here at all, just words.")]),
+    )
+    .unwrap();
+    let out = run(exlibris()
+        .arg("scan")
+        .arg("--index")
+        .arg(&idx)
+        .arg("--out")
+        .arg(fx.path("r"))
+        .arg(fx.path("c.jsonl")));
+    assert!(out.status.success(), "exit {:?}", out.status);
+    let findings: Vec<serde_json::Value> = std::fs::read_to_string(fx.path("r/findings.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(findings.len(), 1);
+    let f = &findings[0];
+    assert_eq!(f["doc_id"], "d1");
+    assert_eq!(f["work_id"], "keeper");
+    let (ds, de) = (f["doc_start"].as_u64().unwrap() as usize, f["doc_end"].as_u64().unwrap() as usize);
+    assert_eq!(&doc[ds..de], quote.to_uppercase());
+    let (ws, we) = (f["work_start"].as_u64().unwrap() as usize, f["work_end"].as_u64().unwrap() as usize);
+    assert_eq!(
+        WORK_A[ws..we].split_whitespace().collect::<Vec<_>>(),
+        quote.split_whitespace().collect::<Vec<_>>()
+    );
+    let works = read_json(&fx.path("r/works.json"));
+    let keeper = &works["works"][0];
+    assert_eq!(keeper["work_id"], "keeper");
+    assert_eq!(keeper["documents"], 1);
+    let cov = keeper["coverage"].as_f64().unwrap();
+    assert!((cov - (we - ws) as f64 / WORK_A.len() as f64).abs() < 1e-9);
+    let stats = read_json(&fx.path("r/stats.json"));
+    assert_eq!(stats["documents_read"], 2);
+    assert_eq!(stats["complete"], true);
+    let report = run(exlibris().arg("report").arg(fx.path("r")));
+    let text = String::from_utf8(report.stdout).unwrap();
+    assert!(text.contains("The Keeper") && text.contains("works found: 1 of 2"), "{text}");
+    let json = run(exlibris().arg("report").arg("--json").arg(fx.path("r")));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["totals"]["findings"], 1);
+}
+
+#[test]
+fn bad_records_are_reported_counted_and_the_scan_goes_on() {
+    let fx = Fixture::new();
+    let idx = fx.index();
+    let good = "Seven bridges crossed the river below the mill, and the miller's daughter knew the name of every one";
+    let mut corpus = jsonl(&[("ok1", good)]).into_bytes();
+    corpus.extend_from_slice(b"{not json at all\n");
+    corpus.extend_from_slice(b"{\"id\":\"notext\"}\n");
+    corpus.extend_from_slice(b"{\"id\":\"badutf8\",\"text\":\"abc \xff\xfe def\"}\n");
+    corpus.extend_from_slice(b"{\"id\":\"empty\",\"text\":\"   \"}\n");
+    corpus.extend_from_slice(b"{\"id\":\"binary\",\"text\":\"\\u0000\\u0001\\u0002\\u0003 binary\"}\n");
+    corpus.extend_from_slice(b"{\"id\":\"number\",\"text\":42}\n");
+    corpus.extend_from_slice(jsonl(&[("ok2", "plain words")]).as_bytes());
+    std::fs::write(fx.path("c.jsonl"), corpus).unwrap();
+    std::fs::create_dir(fx.path("dir")).unwrap();
+    std::os::unix::fs::symlink("/nonexistent/file.jsonl", fx.path("dir/dangling.jsonl")).unwrap();
+    let out = run(exlibris()
+        .arg("scan")
+        .arg("--index")
+        .arg(&idx)
+        .arg("--out")
+        .arg(fx.path("r"))
+        .arg(fx.path("c.jsonl"))
+        .arg(fx.path("dir")));
+    assert_eq!(out.status.code(), Some(2), "a partial run exits 2");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("c.jsonl: record 2"), "{stderr}");
+    let stats = read_json(&fx.path("r/stats.json"));
+    assert_eq!(stats["complete"], false);
+    assert_eq!(stats["documents_read"], 9);
+    assert_eq!(stats["documents_scanned"], 2);
+    assert_eq!(stats["documents_rejected"], 7);
+    let reasons: Vec<(u64, String)> = stats["rejections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["record"].as_u64().unwrap(), r["reason"].as_str().unwrap().to_string()))
+        .collect();
+    let expect = [
+        (2, "invalid JSON"),
+        (3, "missing text field"),
+        (4, "invalid JSON"),
+        (5, "empty document"),
+        (6, "binary content"),
+        (7, "is a number, not a string"),
+        (0, "cannot open"),
+    ];
+    for ((line, reason), (el, er)) in reasons.iter().zip(expect) {
+        assert_eq!(*line, el);
+        assert!(reason.contains(er), "{reason:?} should say {er:?}");
+    }
+    assert_eq!(std::fs::read_to_string(fx.path("r/rejected.jsonl")).unwrap().lines().count(), 7);
+    assert_eq!(std::fs::read_to_string(fx.path("r/findings.jsonl")).unwrap().lines().count(), 1);
+
+    let strict = run(exlibris()
+        .arg("scan")
+        .arg("--strict")
+        .arg("--index")
+        .arg(&idx)
+        .arg("--out")
+        .arg(fx.path("s"))
+        .arg(fx.path("c.jsonl")));
+    assert_eq!(strict.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&strict.stderr);
+    assert!(err.contains("c.jsonl: record 2") && err.contains("--strict"), "{err}");
+    assert!(!fx.path("s/stats.json").exists(), "a stopped run publishes no result");
+}
+
+#[test]
+fn directories_of_text_files_and_compressed_jsonl_are_read() {
+    let fx = Fixture::new();
+    let idx = fx.index();
+    std::fs::create_dir_all(fx.path("corpus/sub")).unwrap();
+    std::fs::write(fx.path("corpus/sub/page.txt"), format!("Intro.\n{WORK_B}\nOutro.")).unwrap();
+    let z = zstd::encode_all(jsonl(&[("z1", WORK_A)]).as_bytes(), 3).unwrap();
+    std::fs::write(fx.path("corpus/part.data.zst"), z).unwrap();
+    std::fs::write(fx.path("corpus/notes.bin"), b"\x00\x01").unwrap();
+    let out = run(exlibris()
+        .arg("scan")
+        .arg("--index")
+        .arg(&idx)
+        .arg("--out")
+        .arg(fx.path("r"))
+        .arg(fx.path("corpus")));
+    assert!(out.status.success());
+    let stats = read_json(&fx.path("r/stats.json"));
+    assert_eq!(stats["documents_scanned"], 2);
+    assert_eq!(stats["skipped_files"].as_array().unwrap().len(), 1);
+    let works = read_json(&fx.path("r/works.json"));
+    for w in works["works"].as_array().unwrap() {
+        assert!(w["coverage"].as_f64().unwrap() > 0.99, "{w}");
+    }
+}
+
+#[test]
+fn a_corrupt_or_incomplete_index_is_refused() {
+    let fx = Fixture::new();
+    let idx = fx.index();
+    std::fs::write(fx.path("c.jsonl"), jsonl(&[("d", "words")])).unwrap();
+    let meta = read_json(&idx.join("meta.json"));
+    let fp = idx.join(meta["components"]["fingerprints"]["file"].as_str().unwrap());
+    let mut bytes = std::fs::read(&fp).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    std::fs::write(&fp, bytes).unwrap();
+    let out = run(exlibris()
+        .arg("scan")
+        .arg("--index")
+        .arg(&idx)
+        .arg("--out")
+        .arg(fx.path("r"))
+        .arg(fx.path("c.jsonl")));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("checksum mismatch"));
+    std::fs::remove_file(idx.join("meta.json")).unwrap();
+    let out = run(exlibris()
+        .arg("scan")
+        .arg("--index")
+        .arg(&idx)
+        .arg("--out")
+        .arg(fx.path("r"))
+        .arg(fx.path("c.jsonl")));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an exlibris index"));
+    let out = run(exlibris()
+        .arg("scan")
+        .arg("--k")
+        .arg("9")
+        .arg("--index")
+        .arg(fx.index())
+        .arg("--out")
+        .arg(fx.path("r"))
+        .arg(fx.path("c.jsonl")));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("index built with k = 5"));
+}
+
+#[test]
+fn bad_catalog_entries_are_reported_and_the_rest_indexed() {
+    let fx = Fixture::new();
+    let mut cat = std::fs::read_to_string(fx.path("catalog.jsonl")).unwrap();
+    cat.push_str("{\"id\":\"ghost\",\"path\":\"missing.txt\",\"title\":\"G\",\"author\":\"X\"}\n{broken\n");
+    std::fs::write(fx.path("catalog.jsonl"), cat).unwrap();
+    let out = run(exlibris()
+        .args(["index", "--catalog"])
+        .arg(fx.path("catalog.jsonl"))
+        .arg("--out")
+        .arg(fx.path("idx")));
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("catalog.jsonl:3") && err.contains("missing.txt"), "{err}");
+    assert!(err.contains("catalog.jsonl:4") && err.contains("invalid JSON"), "{err}");
+    let meta = read_json(&fx.path("idx/meta.json"));
+    assert_eq!(meta["works"], 2);
+    let strict = run(exlibris()
+        .args(["index", "--strict", "--catalog"])
+        .arg(fx.path("catalog.jsonl"))
+        .arg("--out")
+        .arg(fx.path("idx2")));
+    assert_eq!(strict.status.code(), Some(1));
+    assert!(!fx.path("idx2/meta.json").exists());
+}
+
+/// The dev benchmark on a small instance, with the issue's thresholds, and
+/// identical results with 1 and 2 threads.
+#[test]
+fn dev_benchmark_small_instance_meets_the_thresholds() {
+    let Some(shared) = shared() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let gen = Command::new("python3")
+        .arg(shared.join("bench/make_audit_corpus.py"))
+        .arg("--books")
+        .arg(shared.join("corpora/books"))
+        .arg("--background")
+        .arg(shared.join("corpora/wiki/enwiki-excerpt.jsonl"))
+        .arg("--out")
+        .arg(t.join("c"))
+        .args(["--seed", "7", "--docs", "120"])
+        .status();
+    if !gen.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: python3 could not build the audit corpus");
+        return;
+    }
+    let idx = t.join("idx");
+    assert!(run(exlibris()
+        .args(["index", "--catalog"])
+        .arg(shared.join("corpora/books/catalog.jsonl"))
+        .arg("--out")
+        .arg(&idx))
+    .status
+    .success());
+    for threads in ["1", "2"] {
+        let out = run(exlibris()
+            .args(["scan", "--threads", threads, "--index"])
+            .arg(&idx)
+            .arg("--out")
+            .arg(t.join(format!("r{threads}")))
+            .arg(t.join("c/corpus.jsonl")));
+        assert!(out.status.success());
+    }
+    let f1 = std::fs::read(t.join("r1/findings.jsonl")).unwrap();
+    assert_eq!(
+        f1,
+        std::fs::read(t.join("r2/findings.jsonl")).unwrap(),
+        "findings differ between 1 and 2 threads"
+    );
+    assert_eq!(
+        std::fs::read(t.join("r1/works.json")).unwrap(),
+        std::fs::read(t.join("r2/works.json")).unwrap()
+    );
+    let score = Command::new("python3")
+        .arg(shared.join("bench/score_audit.py"))
+        .arg("--truth")
+        .arg(t.join("c"))
+        .arg("--detections")
+        .arg(t.join("r1/findings.jsonl"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    // score_audit.py prints its JSON, then a summary line.
+    let stdout = String::from_utf8(score.stdout).unwrap();
+    let json = &stdout[..stdout.rfind("\nplagdet=").expect("score summary line")];
+    let s: serde_json::Value = serde_json::from_str(json).unwrap();
+    eprintln!("{s}");
+    let f = |k: &str| s[k].as_f64().unwrap();
+    assert!(f("plagdet") >= 0.90 && f("precision") >= 0.95 && f("recall") >= 0.90, "{s}");
+    assert_eq!(s["false_pairs"], 0);
+    assert!(f("cov_err_max") <= 0.02);
+    for (obf, r) in s["recall_by_obfuscation"].as_object().unwrap() {
+        assert!(r.as_f64().unwrap() >= 0.75, "recall {r} for {obf}");
+    }
+}
