@@ -133,7 +133,7 @@ fn warc_response_records_are_html_turned_into_text() {
     let index = index_of(dir.path(), &works);
     let mut warc = vec![warcinfo()];
     for d in &docs {
-        let req = format!("GET / HTTP/1.1\r\nHost: example.org\r\n\r\n");
+        let req = "GET / HTTP/1.1\r\nHost: example.org\r\n\r\n";
         warc.push(fixture::warc_record(
             "request",
             "<urn:req>",
@@ -253,7 +253,7 @@ fn bad_input_is_refused_with_its_place_and_the_scan_goes_on() {
     write(&corpus, "05-bad-records.jsonl", &bad);
     write(&corpus, "06-good.jsonl", &jsonl(&docs[..2]));
 
-    let (sink, stats) = scan_paths(&index, &[corpus.clone()], &ScanOptions::default()).unwrap();
+    let (sink, stats) = scan_paths(&index, std::slice::from_ref(&corpus), &ScanOptions::default()).unwrap();
     assert!(stats.reconciles());
     assert_eq!(stats.documents_rejected, sink.rejected.len() as u64);
     let by_file =
