@@ -6,7 +6,8 @@ use std::io::Write;
 use exlibris_scan::reader::{decode, CorpusReader, Fields, JsonlReader, WarcReader};
 
 /// The targets, by name.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[("normaliser", normaliser), ("jsonl", jsonl), ("warc", warc), ("epub", epub)];
+pub const TARGETS: &[(&str, fn(&[u8]))] =
+    &[("normaliser", normaliser), ("jsonl", jsonl), ("warc", warc), ("epub", epub)];
 
 /// The normaliser and HTML to text: tokens are increasing char-aligned
 /// ranges of the input.
@@ -16,7 +17,10 @@ pub fn normaliser(data: &[u8]) {
         let mut t = exlibris_text::Tokenizer::new(text);
         let mut last = 0;
         while let Some(tok) = t.next_token() {
-            assert!(tok.start >= last && tok.start < tok.end && tok.end <= text.len(), "token {tok:?} after {last}");
+            assert!(
+                tok.start >= last && tok.start < tok.end && tok.end <= text.len(),
+                "token {tok:?} after {last}"
+            );
             assert!(text.is_char_boundary(tok.start) && text.is_char_boundary(tok.end));
             last = tok.end;
         }
@@ -32,7 +36,11 @@ fn drain(mut r: impl CorpusReader, len: usize) {
     let mut last = 0u64;
     let mut n = 0;
     while let Some(rec) = r.next_record().expect("in-memory reads do not fail") {
-        assert!(rec.origin.offset >= last && rec.origin.offset <= len as u64, "offset {} after {last}", rec.origin.offset);
+        assert!(
+            rec.origin.offset >= last && rec.origin.offset <= len as u64,
+            "offset {} after {last}",
+            rec.origin.offset
+        );
         last = rec.origin.offset;
         n += 1;
         assert!(n <= len + 1, "more records than bytes");

@@ -30,9 +30,40 @@ impl Rng {
 }
 
 const TOKENS: &[&[u8]] = &[
-    b"\r\n", b"\n", b"\r\n\r\n", b"WARC/1.0\r\n", b"Content-Length: ", b"99999999999", b"-1", b"0", b"\"", b"{", b"}",
-    b"\\u", b"\\ud800", b"\xff", b"\xc3", b"\xe2\x80", b"\0", b"<", b"</", b">", b"<script>", b"</p>", b"&#", b"&amp",
-    b"<![CDATA[", b"<!--", b"..", b"../", b"/", b"PK\x03\x04", b"PK\x05\x06", b"\x1f\x8b", b"chunked", b"gzip",
+    b"\r\n",
+    b"\n",
+    b"\r\n\r\n",
+    b"WARC/1.0\r\n",
+    b"Content-Length: ",
+    b"99999999999",
+    b"-1",
+    b"0",
+    b"\"",
+    b"{",
+    b"}",
+    b"\\u",
+    b"\\ud800",
+    b"\xff",
+    b"\xc3",
+    b"\xe2\x80",
+    b"\0",
+    b"<",
+    b"</",
+    b">",
+    b"<script>",
+    b"</p>",
+    b"&#",
+    b"&amp",
+    b"<![CDATA[",
+    b"<!--",
+    b"..",
+    b"../",
+    b"/",
+    b"PK\x03\x04",
+    b"PK\x05\x06",
+    b"\x1f\x8b",
+    b"chunked",
+    b"gzip",
 ];
 
 fn mutate(rng: &mut Rng, input: &[u8], pool: &[Vec<u8>]) -> Vec<u8> {
@@ -111,7 +142,11 @@ fn run(name: &str, target: fn(&[u8]), seconds: u64, seed: u64) -> usize {
             pool.push(input);
         }
     }
-    println!("{name}: {runs} runs in {:.0}s, {} distinct panics", started.elapsed().as_secs_f64(), failures.len());
+    println!(
+        "{name}: {runs} runs in {:.0}s, {} distinct panics",
+        started.elapsed().as_secs_f64(),
+        failures.len()
+    );
     for (i, (msg, input)) in failures.iter().enumerate() {
         let dir = format!("artifacts/{name}");
         std::fs::create_dir_all(&dir).unwrap();
@@ -125,7 +160,10 @@ fn run(name: &str, target: fn(&[u8]), seconds: u64, seed: u64) -> usize {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 3 {
-        eprintln!("usage: fuzz-stable TARGET|all SECONDS [SEED]\ntargets: {}", exlibris_fuzz::TARGETS.iter().map(|t| t.0).collect::<Vec<_>>().join(", "));
+        eprintln!(
+            "usage: fuzz-stable TARGET|all SECONDS [SEED]\ntargets: {}",
+            exlibris_fuzz::TARGETS.iter().map(|t| t.0).collect::<Vec<_>>().join(", ")
+        );
         std::process::exit(2);
     }
     let seconds: u64 = args[2].parse().expect("SECONDS");
