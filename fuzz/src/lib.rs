@@ -5,8 +5,11 @@ use std::io::Write;
 
 use exlibris_scan::reader::{decode, CorpusReader, Fields, JsonlReader, WarcReader};
 
+/// A target's body.
+pub type Target = fn(&[u8]);
+
 /// The targets, by name.
-pub const TARGETS: &[(&str, fn(&[u8]))] =
+pub const TARGETS: &[(&str, Target)] =
     &[("normaliser", normaliser), ("jsonl", jsonl), ("warc", warc), ("epub", epub)];
 
 /// The normaliser and HTML to text: tokens are increasing char-aligned
