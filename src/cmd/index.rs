@@ -10,7 +10,8 @@ use exlibris_text::FingerprintSettings;
 /// Build a fingerprint index from a catalog of works.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The catalog manifest (JSON Lines: id, path, title, author, …).
+    /// The catalog manifest (JSON Lines: id, path, title, author, …); work files may be
+    /// .txt, .md, .html/.htm, .epub or .pdf (PDF needs poppler's pdftotext).
     #[arg(long)]
     catalog: PathBuf,
     /// Index directory to write.

@@ -19,16 +19,17 @@ pub struct Args {
     /// Results directory to write.
     #[arg(long)]
     out: PathBuf,
-    /// Corpus files or directories (JSON Lines, gzip/zstd JSON Lines, .txt files).
+    /// Corpus files, directories (recursively) or glob patterns: JSON Lines (plain, gzip, zstd),
+    /// Parquet, WARC/WET (plain or gzip), .txt files; detected by content.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
-    /// JSON field holding the document id.
+    /// JSON field or Parquet column holding the document id (WARC: always WARC-Record-ID).
     #[arg(long, default_value = "id")]
     id_field: String,
-    /// JSON field holding the document text.
+    /// JSON field or Parquet column holding the document text.
     #[arg(long, default_value = "text")]
     text_field: String,
-    /// JSON field holding the document URL.
+    /// JSON field or Parquet column holding the document URL (WARC: WARC-Target-URI).
     #[arg(long, default_value = "url")]
     url_field: String,
     /// Stop at the first bad record.

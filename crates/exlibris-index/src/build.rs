@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use exlibris_text::{fingerprint_text, FingerprintSettings};
 
-use crate::catalog::{extract_text, Catalog, CatalogEntry, RejectedWork};
+use crate::catalog::{Catalog, CatalogEntry, RejectedWork};
 use crate::error::{IndexError, IoContext, Result};
+use crate::extract::{extract_work, Extracted, Limits};
 use crate::format::{sync_dir, write_atomic, ComponentWriter};
 use crate::fptable::{FpTableBuilder, TableFilter, TableStats};
 use crate::textstore::{compress_blocks, train_dictionary, Block, BlockCompressor, TextStoreWriter};
@@ -64,7 +65,23 @@ fn prepare(
     bc: &BlockCompressor,
 ) -> std::result::Result<Prepared, RejectedWork> {
     let reject = |reason: String| RejectedWork { line: entry.line, id: Some(entry.meta.id.clone()), reason };
-    let text = extract_text(&entry.file).map_err(reject)?;
+    let extracted = extract_work(&entry.file, &Limits::default()).map_err(reject)?;
+    let mut meta = entry.meta.clone();
+    for (field, found) in [(&mut meta.title, &extracted.title), (&mut meta.author, &extracted.author)] {
+        if field.trim().is_empty() {
+            *field = found.clone().unwrap_or_default();
+        }
+    }
+    if meta.isbn.is_none() {
+        meta.isbn = extracted.isbn.clone();
+    }
+    if meta.title.trim().is_empty() || meta.author.trim().is_empty() {
+        return Err(reject(format!(
+            "{}: no title or author in the catalog nor in the file's metadata",
+            entry.file.display()
+        )));
+    }
+    let text = extracted.text;
     let mut fps = Vec::with_capacity(text.len() / 20);
     let mut starts = Vec::with_capacity(text.len() / 5);
     let tokens = fingerprint_text(&text, fp, |i, b| starts.push((i, b)), |f| fps.push((f.hash, f.token)));
@@ -73,8 +90,8 @@ fn prepare(
     }
     let blocks = compress_blocks(&text, &starts, bc);
     let record = WorkRecord {
-        meta: entry.meta.clone(),
-        format: "text".into(),
+        meta,
+        format: extracted.format.into(),
         bytes: text.len() as u64,
         tokens: tokens as u64,
         fingerprints: fps.len() as u64,
@@ -228,7 +245,7 @@ fn dictionary_samples(catalog: &Catalog) -> Vec<Vec<u8>> {
     let mut samples = Vec::new();
     let mut total = 0;
     for e in &catalog.entries {
-        let Ok(text) = extract_text(&e.file) else { continue };
+        let Ok(Extracted { text, .. }) = extract_work(&e.file, &Limits::default()) else { continue };
         let bytes = text.as_bytes();
         let stride = (bytes.len() / block / 64).max(1) * block;
         for chunk in bytes.chunks(block).step_by(stride / block) {

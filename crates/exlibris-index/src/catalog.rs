@@ -5,7 +5,9 @@
 //!  "year": 1815, "isbn": "…", "rights": "public-domain", "rightsholder": "…", "licence": "…"}
 //! ```
 //! `id`, `path` (relative to the manifest), `title` and `author` are
-//! required; the rest are optional; unknown fields are kept as metadata.
+//! required (for an EPUB, title, author and ISBN default to the OPF's
+//! metadata); the rest are optional; unknown fields are kept as metadata.
+//! Work files may be text, Markdown, HTML, EPUB or PDF ([`crate::extract`]).
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
@@ -141,8 +143,10 @@ fn parse_line(raw: &[u8]) -> std::result::Result<WorkMeta, (Option<String>, Stri
             }
         };
     let path = string("path", true)?.unwrap_or_default();
-    let title = string("title", true)?.unwrap_or_default();
-    let author = string("author", true)?.unwrap_or_default();
+    // An EPUB says its own title and author; the manifest may leave them out.
+    let own_meta = path.to_ascii_lowercase().ends_with(".epub");
+    let title = string("title", !own_meta)?.unwrap_or_default();
+    let author = string("author", !own_meta)?.unwrap_or_default();
     let isbn = string("isbn", false)?;
     let rights = string("rights", false)?;
     let rightsholder = string("rightsholder", false)?;
@@ -159,20 +163,7 @@ fn parse_line(raw: &[u8]) -> std::result::Result<WorkMeta, (Option<String>, Stri
     Ok(WorkMeta { id, path, title, author, year, isbn, rights, rightsholder, licence, extra: map })
 }
 
-/// Extract the text of a work's file. Byte offsets of findings refer to the
-/// text returned here (which the index stores).
-pub fn extract_text(path: &Path) -> std::result::Result<String, String> {
-    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).unwrap_or_default();
-    match ext.as_str() {
-        "txt" | "md" | "markdown" | "text" | "" => {
-            let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            String::from_utf8(bytes).map_err(|e| {
-                format!("{}: invalid UTF-8 at byte {}", path.display(), e.utf8_error().valid_up_to())
-            })
-        }
-        other => Err(format!("{}: unsupported work format {other:?} (supported: .txt, .md)", path.display())),
-    }
-}
+pub use crate::extract::extract_text;
 
 #[cfg(test)]
 mod tests {

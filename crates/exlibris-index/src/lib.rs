@@ -1,6 +1,8 @@
 //! The catalog of works and the on-disk fingerprint index.
 //!
-//! - [`Catalog`] reads the manifest (JSON Lines, one work a line).
+//! - [`Catalog`] reads the manifest (JSON Lines, one work a line);
+//!   [`extract`] turns each work's file (text, Markdown, HTML, EPUB, PDF)
+//!   into the text that is indexed.
 //! - [`build_index`] fingerprints every work ([`exlibris_text`]) and writes
 //!   an index directory: three immutable components (works metadata, the
 //!   fingerprint table, the compressed work texts), each framed with a
@@ -29,6 +31,7 @@ compile_error!(
 mod build;
 pub mod catalog;
 mod error;
+pub mod extract;
 pub mod filter;
 pub mod format;
 pub mod fptable;
@@ -63,7 +66,8 @@ pub struct WorkRecord {
     /// Catalog metadata.
     #[serde(flatten)]
     pub meta: WorkMeta,
-    /// How the text was extracted (`text` for plain files).
+    /// Which extractor made the text ([`extract::Extracted::format`]: `text`,
+    /// `markdown`, `html`, `epub`, `pdf:pdftotext`).
     pub format: String,
     /// Bytes of the extracted text (work offsets refer to it).
     pub bytes: u64,

@@ -51,12 +51,7 @@ enum Outcome {
 }
 
 fn payload_len(r: &RawRecord) -> u64 {
-    match &r.payload {
-        Payload::JsonLine(b) => b.len() as u64,
-        Payload::Text { bytes, .. } => bytes.len() as u64,
-        Payload::Document(d) => d.text.len() as u64,
-        Payload::Refused(_) => 0,
-    }
+    r.payload.stored_len()
 }
 
 /// Scan `inputs` against `index`, pushing results into `sinks`.

@@ -8,6 +8,7 @@
 //!   [`FingerprintSettings::guarantee`] words shares a [`Fingerprint`].
 //! - [`align`] verifies candidate matches on the words themselves and
 //!   extends them to their true boundaries.
+//! - [`html::html_to_text`] (feature `html`) turns HTML and XHTML into text.
 //!
 //! ```
 //! use exlibris_text::{fingerprints, FingerprintSettings};
@@ -20,6 +21,8 @@
 #![deny(missing_docs)]
 
 mod align;
+#[cfg(feature = "html")]
+pub mod html;
 mod token;
 mod winnow;
 

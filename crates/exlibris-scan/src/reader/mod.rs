@@ -7,18 +7,36 @@
 //!
 //! Formats are detected by content, not by name: gzip and zstd by their
 //! magic bytes (multi-member gzip and concatenated zstd frames included),
-//! then JSON Lines; `.txt` files are one document each.
+//! then, in the decompressed stream, WARC (`WARC/1.`) and Parquet (`PAR1`);
+//! anything else is JSON Lines, except `.txt` files, one document each.
+//!
+//! | format | reader | record | offset |
+//! |---|---|---|---|
+//! | JSON Lines (plain, gzip, zstd) | [`JsonlReader`] | line | of the line |
+//! | Parquet | [`ParquetReader`] | row | of the row group |
+//! | WARC / WET (plain or gzip) | [`WarcReader`] | WARC record | of the record header |
+//! | text file | one document | 1 | 0 |
+//!
+//! Offsets are in the decompressed stream, so `zcat FILE | tail -c +OFFSET+1`
+//! shows the record.
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::document::{check_text, Document, Origin, Rejection};
-use crate::error::{IoContext, Result};
+use crate::error::{IoContext, Result, ScanError};
 
 mod jsonl;
+#[cfg(feature = "parquet")]
+mod parquet;
+mod warc;
+mod web;
 
 pub use jsonl::{JsonlReader, LineReader};
+#[cfg(feature = "parquet")]
+pub use parquet::ParquetReader;
+pub use warc::WarcReader;
 
 /// What a reader can do, so the scanner and the planner need not guess.
 #[derive(Clone, Copy, Debug, Default)]
@@ -41,11 +59,29 @@ pub struct RawRecord {
 pub enum Payload {
     /// One JSON Lines line (without the newline).
     JsonLine(Vec<u8>),
-    /// A whole file that is one document.
+    /// A document's text as bytes, not yet checked to be UTF-8 (a text
+    /// file, a Parquet value, a WET conversion record).
     Text {
         /// Document id.
         id: String,
+        /// Its URL, when known.
+        url: Option<String>,
         /// Its bytes.
+        bytes: Vec<u8>,
+    },
+    /// A web page (a WARC `response` or `resource` record's block), turned
+    /// into text by [`decode`] on the worker threads: HTTP framing and
+    /// encodings, charset, HTML to text.
+    Web {
+        /// Document id (`WARC-Record-ID`).
+        id: String,
+        /// `WARC-Target-URI`.
+        url: Option<String>,
+        /// `bytes` is an HTTP response message (status line, headers, body).
+        http: bool,
+        /// What `bytes` is, when not an HTTP message.
+        content_type: Option<String>,
+        /// The block.
         bytes: Vec<u8>,
     },
     /// A record already decoded by its reader.
@@ -64,6 +100,21 @@ pub struct Fields {
     /// Field holding the URL, if any.
     pub url: String,
 }
+
+impl Payload {
+    /// Bytes of the record as stored (0 for a refused one).
+    pub fn stored_len(&self) -> u64 {
+        match self {
+            Payload::JsonLine(b) => b.len() as u64,
+            Payload::Text { bytes, .. } | Payload::Web { bytes, .. } => bytes.len() as u64,
+            Payload::Document(d) => d.text.len() as u64,
+            Payload::Refused(_) => 0,
+        }
+    }
+}
+
+/// Most bytes a web page's body may decompress to.
+const MAX_PAGE_BYTES: usize = 256 << 20;
 
 impl Default for Fields {
     fn default() -> Self {
@@ -94,9 +145,18 @@ pub fn decode(raw: RawRecord, fields: &Fields) -> std::result::Result<Document, 
             },
             Err((id, reason)) => Err(reject(id, reason, origin)),
         },
-        Payload::Text { id, bytes } => match String::from_utf8(bytes) {
+        Payload::Web { id, url, http, content_type, bytes } => {
+            match web::page_text(http, content_type.as_deref(), &bytes, MAX_PAGE_BYTES) {
+                Ok(text) => match check_text(&text) {
+                    Ok(()) => Ok(Document { id, text, url, origin }),
+                    Err(reason) => Err(reject(Some(id), reason, origin)),
+                },
+                Err(reason) => Err(reject(Some(id), reason, origin)),
+            }
+        }
+        Payload::Text { id, url, bytes } => match String::from_utf8(bytes) {
             Ok(text) => match check_text(&text) {
-                Ok(()) => Ok(Document { id, text, url: None, origin }),
+                Ok(()) => Ok(Document { id, text, url, origin }),
                 Err(reason) => Err(reject(Some(id), reason, origin)),
             },
             Err(e) => Err(reject(
@@ -144,6 +204,10 @@ pub enum InputKind {
     Jsonl,
     /// A plain-text file that is one document.
     TextFile,
+    /// Parquet (detected by magic).
+    Parquet,
+    /// WARC or WET, possibly gzip-compressed (detected by magic).
+    Warc,
 }
 
 /// A file found under a directory that is not a corpus file.
@@ -156,23 +220,58 @@ pub struct SkippedFile {
 }
 
 /// Expand the command line's paths into input files: files as given,
-/// directories recursively in sorted order (a missing path stays an input
-/// whose opening fails, so it is reported). Returns the inputs and the files
-/// skipped (with reasons), so that nothing is left out silently.
+/// directories recursively in sorted order, glob patterns (`*`, `?`, `[`)
+/// in sorted order (a missing path stays an input whose opening fails, so it
+/// is reported). Returns the inputs and the files skipped (with reasons), so
+/// that nothing is left out silently.
 pub fn discover(paths: &[PathBuf]) -> Result<(Vec<Input>, Vec<SkippedFile>)> {
     let mut inputs = Vec::new();
     let mut skipped = Vec::new();
     for p in paths {
-        // A path that cannot be read is kept as an input: opening it fails,
-        // and that failure is reported as a rejected record, not lost.
-        if p.is_dir() {
-            walk_dir(p, &mut inputs, &mut skipped)?;
+        let s = p.to_string_lossy();
+        if !p.exists() && s.contains(['*', '?', '[']) {
+            let bad = |reason: String| ScanError::Input(format!("{s}: {reason}"));
+            let hidden = glob::MatchOptions { require_literal_leading_dot: true, ..Default::default() };
+            let matches: Vec<PathBuf> = glob::glob_with(&s, hidden)
+                .map_err(|e| bad(format!("bad glob pattern: {e}")))?
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| bad(e.to_string()))?;
+            if matches.is_empty() {
+                return Err(bad("no file matches the pattern".into()));
+            }
+            for m in matches {
+                add_path(&m, true, &mut inputs, &mut skipped)?;
+            }
         } else {
-            let kind = classify(p).unwrap_or(InputKind::Jsonl);
-            inputs.push(Input { path: p.clone(), kind });
+            add_path(p, false, &mut inputs, &mut skipped)?;
         }
     }
     Ok((inputs, skipped))
+}
+
+fn add_path(p: &Path, matched: bool, inputs: &mut Vec<Input>, skipped: &mut Vec<SkippedFile>) -> Result<()> {
+    // A path that cannot be read is kept as an input: opening it fails, and
+    // that failure is reported as a rejected record, not lost.
+    if p.is_dir() {
+        walk_dir(p, inputs, skipped)
+    } else {
+        // A file named on the command line is read whatever its name; one
+        // matched by a pattern, like one found in a directory, must look
+        // like a corpus file.
+        match classify(p) {
+            Some(kind) => inputs.push(Input { path: p.to_path_buf(), kind }),
+            None if !matched => inputs.push(Input { path: p.to_path_buf(), kind: InputKind::Jsonl }),
+            None => skipped.push(not_corpus(p)),
+        }
+        Ok(())
+    }
+}
+
+fn not_corpus(path: &Path) -> SkippedFile {
+    SkippedFile {
+        path: path.display().to_string(),
+        reason: "not a corpus file (expected .jsonl, .json, .ndjson, .parquet, .warc, .wet, .gz, .zst or .txt, or gzip, zstd, Parquet or WARC content)".into(),
+    }
 }
 
 fn walk_dir(dir: &Path, inputs: &mut Vec<Input>, skipped: &mut Vec<SkippedFile>) -> Result<()> {
@@ -192,24 +291,84 @@ fn walk_dir(dir: &Path, inputs: &mut Vec<Input>, skipped: &mut Vec<SkippedFile>)
         } else if let Some(kind) = classify(&path) {
             inputs.push(Input { path, kind });
         } else {
-            skipped.push(SkippedFile {
-                path: path.display().to_string(),
-                reason: "not a corpus file (expected .jsonl, .json, .ndjson, .gz, .zst or .txt)".into(),
-            });
+            skipped.push(not_corpus(&path));
         }
     }
     Ok(())
 }
 
-fn classify(path: &Path) -> Option<InputKind> {
+/// What a file is: by its content first (magic bytes, through gzip or
+/// zstd), then by its name. `None`: not recognisably a corpus file.
+pub fn classify(path: &Path) -> Option<InputKind> {
     let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+    match sniff(path) {
+        Sniffed::Parquet => return Some(InputKind::Parquet),
+        Sniffed::Warc => return Some(InputKind::Warc),
+        Sniffed::Compressed => return Some(InputKind::Jsonl),
+        Sniffed::Other => {}
+    }
     if name.ends_with(".txt") {
         Some(InputKind::TextFile)
     } else if [".jsonl", ".json", ".ndjson", ".gz", ".zst", ".zstd"].iter().any(|e| name.ends_with(e)) {
         Some(InputKind::Jsonl)
+    } else if [".parquet", ".warc", ".wet"].iter().any(|e| name.ends_with(e)) {
+        // Named so but not so by content: read as JSON Lines, whose reader
+        // says what is wrong with each line.
+        Some(InputKind::Jsonl)
     } else {
         None
     }
+}
+
+enum Sniffed {
+    Parquet,
+    Warc,
+    /// gzip or zstd of something else (JSON Lines).
+    Compressed,
+    Other,
+}
+
+fn sniff(path: &Path) -> Sniffed {
+    let mut head = [0u8; 8];
+    let n = File::open(path).and_then(|f| read_up_to(f, &mut head)).unwrap_or(0);
+    let head = &head[..n];
+    if parquet_magic(head) {
+        return Sniffed::Parquet;
+    }
+    if warc::is_warc(head) {
+        return Sniffed::Warc;
+    }
+    if !is_compressed(head) {
+        return Sniffed::Other;
+    }
+    let mut inner = [0u8; 8];
+    let n = open_decompressed(path).map(|s| read_up_to(s, &mut inner).unwrap_or(0)).unwrap_or(0);
+    if warc::is_warc(&inner[..n]) {
+        Sniffed::Warc
+    } else {
+        Sniffed::Compressed
+    }
+}
+
+fn read_up_to(mut r: impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+fn is_compressed(head: &[u8]) -> bool {
+    head.starts_with(&[0x1f, 0x8b]) || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
+}
+
+fn parquet_magic(head: &[u8]) -> bool {
+    head.starts_with(b"PAR1")
 }
 
 /// Open `input` for reading.
@@ -221,6 +380,17 @@ pub fn open(input: &Input, opts: &ReadOptions) -> Result<Box<dyn CorpusReader>> 
             let stream = open_decompressed(&input.path)?;
             Ok(Box::new(JsonlReader::new(stream, file, opts.max_record_bytes)))
         }
+        InputKind::Warc => {
+            let stream = open_decompressed(&input.path)?;
+            Ok(Box::new(WarcReader::new(stream, file, opts.max_record_bytes)))
+        }
+        #[cfg(feature = "parquet")]
+        InputKind::Parquet => Ok(Box::new(ParquetReader::open(&input.path, file, &opts.fields)?)),
+        #[cfg(not(feature = "parquet"))]
+        InputKind::Parquet => Err(crate::ScanError::Input(format!(
+            "{}: Parquet support is not built in (build with the `parquet` feature)",
+            input.path.display()
+        ))),
     }
 }
 
@@ -256,7 +426,7 @@ impl CorpusReader for TextFileReader {
         let origin = Origin { file: self.file.clone(), record: 1, offset: 0 };
         let mut bytes = Vec::new();
         let payload = match File::open(&self.path).and_then(|mut f| f.read_to_end(&mut bytes)) {
-            Ok(_) => Payload::Text { id: self.file.to_string(), bytes },
+            Ok(_) => Payload::Text { id: self.file.to_string(), url: None, bytes },
             Err(e) => Payload::Refused(Rejection {
                 origin: origin.clone(),
                 id: Some(self.file.to_string()),
