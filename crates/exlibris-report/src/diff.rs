@@ -34,7 +34,8 @@ fn words(s: &str) -> Vec<(usize, usize, String)> {
         match (c.is_whitespace(), start) {
             (false, None) => start = Some(i),
             (true, Some(st)) => {
-                let key: String = s[st..i].chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect();
+                let key: String =
+                    s[st..i].chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect();
                 out.push((st, i, key));
                 start = None;
             }
@@ -54,8 +55,11 @@ fn matched(a: &[(usize, usize, String)], b: &[(usize, usize, String)]) -> Option
     let mut t = vec![0u32; (n + 1) * w];
     for i in (0..n).rev() {
         for j in (0..m).rev() {
-            t[i * w + j] =
-                if a[i].2 == b[j].2 { t[(i + 1) * w + j + 1] + 1 } else { t[(i + 1) * w + j].max(t[i * w + j + 1]) };
+            t[i * w + j] = if a[i].2 == b[j].2 {
+                t[(i + 1) * w + j + 1] + 1
+            } else {
+                t[(i + 1) * w + j].max(t[i * w + j + 1])
+            };
         }
     }
     let (mut ma, mut mb) = (vec![false; n], vec![false; m]);
@@ -110,7 +114,10 @@ mod tests {
 
     #[test]
     fn marks_ocr_errors_and_edits() {
-        let (d, w, n) = diff_html("It was the best of tirnes, it was <the> worst", "It was the best of times, it was the worst");
+        let (d, w, n) = diff_html(
+            "It was the best of tirnes, it was <the> worst",
+            "It was the best of times, it was the worst",
+        );
         assert_eq!(n, 2);
         assert!(d.contains("<mark class=\"d\">tirnes,</mark>"), "{d}");
         assert!(d.contains("&lt;the&gt;"), "{d}");

@@ -73,7 +73,8 @@ pub fn report_data(r: &Results, store: &Store, o: &HtmlOptions) -> Result<Value>
             "documents": w.documents, "findings": w.findings, "strip": w.strip, "evidence": ev,
         }));
     }
-    let share = if st.bytes_scanned > 0 { st.bytes_in_findings as f64 / st.bytes_scanned as f64 } else { 0.0 };
+    let share =
+        if st.bytes_scanned > 0 { st.bytes_in_findings as f64 / st.bytes_scanned as f64 } else { 0.0 };
     Ok(json!({
         "results": r.dir.display().to_string(),
         "index_id": r.stats.run.index_id,

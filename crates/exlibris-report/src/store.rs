@@ -136,6 +136,22 @@ pub fn url_domain(url: &str) -> Option<String> {
     (!host.is_empty()).then_some(host)
 }
 
+/// The matched work text of `f`, cut at `max` bytes (`region` is scratch).
+/// Falls back to the finding's excerpt if the text cannot be read.
+pub fn work_evidence(index: &Index, f: &Finding, max: usize, region: &mut TextRegion) -> String {
+    // Enough tokens for the evidence, not the whole finding.
+    let until = f.work_token_end.min(f.work_token.saturating_add(max as u32 / 2));
+    if index.texts().region(f.work, f.work_token, until, region).is_err() {
+        return f.work_excerpt.clone();
+    }
+    let s = f.work_start.saturating_sub(region.first_byte) as usize;
+    let e = (f.work_end.saturating_sub(region.first_byte) as usize).min(region.text.len());
+    match region.text.get(s..e) {
+        Some(t) => truncate_at_char(t, max).to_string(),
+        None => f.work_excerpt.clone(),
+    }
+}
+
 /// Writes the store of a scan as it runs.
 pub struct StoreWriter {
     conn: Connection,
@@ -158,7 +174,14 @@ impl StoreWriter {
         conn.execute_batch("PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF;").at(&tmp)?;
         conn.execute_batch(SCHEMA).at(&tmp)?;
         conn.execute_batch("BEGIN").at(&tmp)?;
-        Ok(StoreWriter { conn, tmp, path, sources: HashMap::new(), region: TextRegion::default(), in_batch: 0 })
+        Ok(StoreWriter {
+            conn,
+            tmp,
+            path,
+            sources: HashMap::new(),
+            region: TextRegion::default(),
+            in_batch: 0,
+        })
     }
 
     fn source_id(&mut self, path: &str) -> Result<i64> {
@@ -166,25 +189,12 @@ impl StoreWriter {
             return Ok(id);
         }
         self.conn.execute("INSERT OR IGNORE INTO sources(path) VALUES (?1)", [path]).at(&self.tmp)?;
-        let id = self.conn.query_row("SELECT id FROM sources WHERE path = ?1", [path], |r| r.get(0)).at(&self.tmp)?;
+        let id = self
+            .conn
+            .query_row("SELECT id FROM sources WHERE path = ?1", [path], |r| r.get(0))
+            .at(&self.tmp)?;
         self.sources.insert(path.to_string(), id);
         Ok(id)
-    }
-
-    /// The matched work text of `f`, cut at [`EVIDENCE_BYTES`].
-    fn work_evidence(&mut self, f: &Finding, index: &Index) -> String {
-        // Enough tokens for the evidence, not the whole finding.
-        let until = f.work_token_end.min(f.work_token.saturating_add(EVIDENCE_BYTES as u32 / 2));
-        if index.texts().region(f.work, f.work_token, until, &mut self.region).is_err() {
-            return f.work_excerpt.clone();
-        }
-        let r = &self.region;
-        let s = f.work_start.saturating_sub(r.first_byte) as usize;
-        let e = (f.work_end.saturating_sub(r.first_byte) as usize).min(r.text.len());
-        match r.text.get(s..e) {
-            Some(t) => truncate_at_char(t, EVIDENCE_BYTES).to_string(),
-            None => f.work_excerpt.clone(),
-        }
     }
 
     fn add(&mut self, doc: &Document, findings: &[Finding], index: &Index) -> Result<()> {
@@ -212,7 +222,7 @@ impl StoreWriter {
         for f in findings {
             let doc_text = doc.text.get(f.doc_start as usize..f.doc_end as usize).unwrap_or("");
             let doc_text = truncate_at_char(doc_text, EVIDENCE_BYTES).to_string();
-            let work_text = self.work_evidence(f, index);
+            let work_text = work_evidence(index, f, EVIDENCE_BYTES, &mut self.region);
             let mut st = self
                 .conn
                 .prepare_cached(
@@ -295,7 +305,8 @@ impl StoreWriter {
         }
         self.conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")).at(&t)?;
         self.conn.close().map_err(|(_, e)| e).at(&t)?;
-        std::fs::rename(&t, &self.path).map_err(|source| StoreError::Io { path: self.path.clone(), source })?;
+        std::fs::rename(&t, &self.path)
+            .map_err(|source| StoreError::Io { path: self.path.clone(), source })?;
         Ok(self.path)
     }
 
@@ -315,9 +326,10 @@ impl StoreWriter {
                 if let Some((w, _)) = key {
                     let bytes = results.works.works.get(w as usize).map_or(0, |x| x.bytes);
                     let c = counts.entry(w).or_insert_with(|| vec![0; STRIP_CELLS]);
-                    for (cell, v) in crate::strip(&exlibris_text::union_spans(std::mem::take(spans)), bytes, STRIP_CELLS)
-                        .iter()
-                        .enumerate()
+                    for (cell, v) in
+                        crate::strip(&exlibris_text::union_spans(std::mem::take(spans)), bytes, STRIP_CELLS)
+                            .iter()
+                            .enumerate()
                     {
                         if *v > 0.0 {
                             c[cell] += 1;
@@ -331,7 +343,10 @@ impl StoreWriter {
                     flush(cur, &mut spans);
                     cur = Some(key);
                 }
-                spans.push(Span { start: r.get::<_, i64>(2).at(&t)? as u64, end: r.get::<_, i64>(3).at(&t)? as u64 });
+                spans.push(Span {
+                    start: r.get::<_, i64>(2).at(&t)? as u64,
+                    end: r.get::<_, i64>(3).at(&t)? as u64,
+                });
             }
             flush(cur, &mut spans);
         }
@@ -344,11 +359,17 @@ impl StoreWriter {
 }
 
 impl Sink for StoreWriter {
-    fn document(&mut self, doc: &Document, findings: &[Finding], index: &Index) -> exlibris_scan::Result<bool> {
+    fn document(
+        &mut self,
+        doc: &Document,
+        findings: &[Finding],
+        index: &Index,
+    ) -> exlibris_scan::Result<bool> {
         if findings.is_empty() {
             return Ok(true);
         }
-        self.add(doc, findings, index).map_err(|e| ScanError::Results { path: self.tmp.clone(), reason: e.to_string() })?;
+        self.add(doc, findings, index)
+            .map_err(|e| ScanError::Results { path: self.tmp.clone(), reason: e.to_string() })?;
         Ok(true)
     }
 }
@@ -442,7 +463,8 @@ pub struct Store {
 
 const WORK_COLS: &str =
     "idx, work_id, title, author, year, rights, isbn, bytes, coverage, covered_bytes, documents, findings, strip";
-const FINDING_COLS: &str = "f.id, f.work_idx, d.doc_id, s.path, d.record, d.offset, d.url, f.doc_start, f.doc_end,
+const FINDING_COLS: &str =
+    "f.id, f.work_idx, d.doc_id, s.path, d.record, d.offset, d.url, f.doc_start, f.doc_end,
      f.work_start, f.work_end, f.words, f.score, f.doc_text, f.work_text";
 const FINDING_FROM: &str =
     "findings f JOIN documents d ON d.id = f.document JOIN sources s ON s.id = d.source_id";
@@ -499,8 +521,11 @@ impl Store {
             });
         }
         let refuse = |reason: String| StoreError::Refused { path: path.clone(), reason };
-        let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .at(&path)?;
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .at(&path)?;
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| refuse(format!("not a SQLite database ({e})")))?;
@@ -531,7 +556,8 @@ impl Store {
         if id.as_deref() != Some(run.index_id.as_str()) || started != Some(run.started_unix.to_string()) {
             return Err(StoreError::Refused {
                 path: s.path,
-                reason: "findings store and stats.json come from different runs (was the scan interrupted?)".into(),
+                reason: "findings store and stats.json come from different runs (was the scan interrupted?)"
+                    .into(),
             });
         }
         Ok(s)
@@ -544,7 +570,10 @@ impl Store {
 
     /// A `meta` value.
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
-        self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional().at(&self.path)
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .at(&self.path)
     }
 
     /// Works whose title, author, ISBN or id contain `q` (case-insensitive),
@@ -556,7 +585,9 @@ impl Store {
              OR (length(?2) >= 10 AND replace(replace(isbn, '-', ''), ' ', '') LIKE ?2)";
         let total: i64 = self
             .conn
-            .query_row(&format!("SELECT count(*) FROM works WHERE {filter}"), params![pat, isbn], |r| r.get(0))
+            .query_row(&format!("SELECT count(*) FROM works WHERE {filter}"), params![pat, isbn], |r| {
+                r.get(0)
+            })
             .at(&self.path)?;
         let mut st = self
             .conn
@@ -570,11 +601,15 @@ impl Store {
 
     /// Works with findings, most covered first, at most `limit`, and how many there are.
     pub fn found_works(&self, limit: u32) -> Result<(u64, Vec<WorkRow>)> {
-        let total: i64 =
-            self.conn.query_row("SELECT count(*) FROM works WHERE findings > 0", [], |r| r.get(0)).at(&self.path)?;
+        let total: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM works WHERE findings > 0", [], |r| r.get(0))
+            .at(&self.path)?;
         let mut st = self
             .conn
-            .prepare(&format!("SELECT {WORK_COLS} FROM works WHERE findings > 0 ORDER BY coverage DESC, idx LIMIT ?1"))
+            .prepare(&format!(
+                "SELECT {WORK_COLS} FROM works WHERE findings > 0 ORDER BY coverage DESC, idx LIMIT ?1"
+            ))
             .at(&self.path)?;
         let rows = st.query_map([limit], work_row).at(&self.path)?;
         Ok((total as u64, rows.collect::<rusqlite::Result<_>>().at(&self.path)?))
@@ -582,7 +617,10 @@ impl Store {
 
     /// Every work count.
     pub fn work_count(&self) -> Result<u64> {
-        self.conn.query_row("SELECT count(*) FROM works", [], |r| r.get::<_, i64>(0)).map(|n| n as u64).at(&self.path)
+        self.conn
+            .query_row("SELECT count(*) FROM works", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .at(&self.path)
     }
 
     /// One work by catalog id.

@@ -17,13 +17,16 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 
 fn browser() -> Option<Browser> {
     if !Path::new(CHROMIUM).exists() {
-        eprintln!("SKIPPED: {CHROMIUM} is absent (apt-get install -y chromium); the browser test did not run");
+        eprintln!(
+            "SKIPPED: {CHROMIUM} is absent (apt-get install -y chromium); the browser test did not run"
+        );
         return None;
     }
-    let args: Vec<&OsStr> = ["--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
-        .iter()
-        .map(OsStr::new)
-        .collect();
+    let args: Vec<&OsStr> =
+        ["--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+            .iter()
+            .map(OsStr::new)
+            .collect();
     let opts = LaunchOptions::default_builder()
         .path(Some(PathBuf::from(CHROMIUM)))
         .headless(true)
@@ -44,8 +47,10 @@ fn artefacts() -> PathBuf {
     d
 }
 
+/// Evaluate `expr` in the page; its value through JSON (arrays come back whole).
 fn js(tab: &Tab, expr: &str) -> serde_json::Value {
-    tab.evaluate(expr, false).unwrap().value.unwrap_or(serde_json::Value::Null)
+    let v = tab.evaluate(&format!("JSON.stringify({expr})"), false).unwrap().value;
+    v.and_then(|s| serde_json::from_str(s.as_str()?).ok()).unwrap_or(serde_json::Value::Null)
 }
 
 #[test]
@@ -65,7 +70,8 @@ fn report_renders_sorts_and_shows_evidence() {
     assert_eq!(js(&tab, "document.querySelector('#t-works b').textContent"), "2 of 3");
     // The table: most covered first, with the store's numbers.
     assert_eq!(js(&tab, "document.querySelectorAll('#works tbody tr').length"), 2);
-    let first = js(&tab, "[...document.querySelectorAll('#works tbody tr')[0].cells].map(c => c.textContent)");
+    let first =
+        js(&tab, "[...document.querySelectorAll('#works tbody tr')[0].cells].map(c => c.textContent)");
     assert_eq!(first[0], works[0].title.as_str());
     assert_eq!(first[3], format!("{:.2}%", works[0].coverage * 100.0).as_str());
     assert_eq!(first[4], works[0].documents.to_string().as_str());
@@ -75,26 +81,41 @@ fn report_renders_sorts_and_shows_evidence() {
     assert_eq!(cells.as_array().unwrap(), &want);
     // Sort by title, ascending: "The Empty House" before "The Quiet River".
     tab.find_element("th[data-key=title] button").unwrap().click().unwrap();
-    assert_eq!(js(&tab, "document.querySelector('th[data-key=title]').getAttribute('aria-sort')"), "ascending");
+    assert_eq!(
+        js(&tab, "document.querySelector('th[data-key=title]').getAttribute('aria-sort')"),
+        "ascending"
+    );
     assert_eq!(js(&tab, "document.querySelector('#works tbody tr td').textContent"), "The Empty House");
     tab.find_element("th[data-key=title] button").unwrap().click().unwrap();
     assert_eq!(js(&tab, "document.querySelector('#works tbody tr td').textContent"), "The Quiet River");
     // Filter.
     tab.find_element("#filter").unwrap().type_into("stone").unwrap();
     assert_eq!(js(&tab, "document.querySelectorAll('#works tbody tr').length"), 1);
-    tab.evaluate("const f = document.getElementById('filter'); f.value = ''; f.dispatchEvent(new Event('input'))", false)
-        .unwrap();
+    tab.evaluate(
+        "const f = document.getElementById('filter'); f.value = ''; f.dispatchEvent(new Event('input'))",
+        false,
+    )
+    .unwrap();
     // Evidence of the most covered work: document beside work, the OCR error marked.
     tab.evaluate("document.querySelector('th[data-key=coverage] button').click()", false).unwrap();
     tab.find_element("#works tbody tr .open").unwrap().click().unwrap();
     tab.wait_for_element("#work .evidence .pair").unwrap();
-    assert!(js(&tab, "document.querySelector('#work h2').textContent").as_str().unwrap().starts_with("The Quiet River"));
+    assert!(js(&tab, "document.querySelector('#work h2').textContent")
+        .as_str()
+        .unwrap()
+        .starts_with("The Quiet River"));
     let marks = js(&tab, "[...document.querySelectorAll('#work mark.d')].map(m => m.textContent).join(' ')");
     assert!(marks.as_str().unwrap().contains("rnorning"), "{marks}");
-    assert!(js(&tab, "document.querySelector('#work .prov').textContent").as_str().unwrap().contains("corpus.jsonl, record"));
+    assert!(js(&tab, "document.querySelector('#work .prov').textContent")
+        .as_str()
+        .unwrap()
+        .contains("corpus.jsonl, record"));
     assert_eq!(js(&tab, "document.querySelectorAll('#work .strip.big i').length"), 100);
     // By source.
-    assert!(js(&tab, "document.getElementById('sources').textContent").as_str().unwrap().contains("example.org"));
+    assert!(js(&tab, "document.getElementById('sources').textContent")
+        .as_str()
+        .unwrap()
+        .contains("example.org"));
 
     tab.evaluate("window.scrollTo(0, 0)", false).unwrap();
     let png = tab.capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true).unwrap();

@@ -13,7 +13,10 @@ fn store_holds_what_the_results_files_hold() {
     assert_eq!(works[0].work_id, "quiet-river");
     for w in &works {
         let summary = r.works.works.iter().find(|x| x.work_id == w.work_id).unwrap();
-        assert_eq!((w.documents, w.findings, w.covered_bytes), (summary.documents, summary.findings, summary.covered_bytes));
+        assert_eq!(
+            (w.documents, w.findings, w.covered_bytes),
+            (summary.documents, summary.findings, summary.covered_bytes)
+        );
         assert_eq!(w.strip.len(), STRIP_CELLS);
         // No part is in more documents than the work is.
         assert!(w.strip.iter().all(|&c| c as u64 <= w.documents));
@@ -29,11 +32,17 @@ fn store_holds_what_the_results_files_hold() {
         for f in s.findings_of_work(w.idx, 1000, 0).unwrap() {
             n += 1;
             let rec = records.iter().find(|x| x.doc_id == f.doc_id && x.work_start == f.work_start).unwrap();
-            assert_eq!((rec.doc_start, rec.doc_end, rec.work_end, rec.record), (f.doc_start, f.doc_end, f.work_end, f.record));
+            assert_eq!(
+                (rec.doc_start, rec.doc_end, rec.work_end, rec.record),
+                (f.doc_start, f.doc_end, f.work_end, f.record)
+            );
             assert!(f.doc_text.len() <= EVIDENCE_BYTES && f.work_text.len() <= EVIDENCE_BYTES);
             assert!(!f.doc_text.is_empty());
             let text = &fx.works[f.work_idx as usize];
-            assert!(text[f.work_start as usize..].starts_with(&f.work_text), "work evidence is the work's text");
+            assert!(
+                text[f.work_start as usize..].starts_with(&f.work_text),
+                "work evidence is the work's text"
+            );
         }
     }
     assert_eq!(n, records.len());
@@ -82,7 +91,12 @@ fn html_report_is_self_contained_and_bounded() {
     assert!((1..=3).contains(&v["works"][0]["evidence"].as_array().unwrap().len()));
     // The OCR error of doc-1 shows as a difference.
     let ev = v["works"][0]["evidence"].as_array().unwrap();
-    assert!(ev.iter().any(|e| e["doc_html"].as_str().unwrap().contains("<mark class=\"d\">rnorning</mark>")), "{ev:?}");
-    let small = html_report(&r, &s, &HtmlOptions { max_works: 1, evidence_per_work: 1, ..Default::default() }).unwrap();
+    assert!(
+        ev.iter().any(|e| e["doc_html"].as_str().unwrap().contains("<mark class=\"d\">rnorning</mark>")),
+        "{ev:?}"
+    );
+    let small =
+        html_report(&r, &s, &HtmlOptions { max_works: 1, evidence_per_work: 1, ..Default::default() })
+            .unwrap();
     assert!(small.len() < page.len());
 }

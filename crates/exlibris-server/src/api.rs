@@ -9,15 +9,15 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use exlibris_report::store::{FindingRow, WorkRow};
+use exlibris_report::store::{work_evidence, FindingRow, WorkRow};
 use exlibris_scan::{MatchOptions, Matcher, Scratch};
 use exlibris_text::{truncate_at_char, Span};
 
 use crate::guard::Access;
 use crate::Service;
 
-/// Excerpt bytes of each side of a lookup match.
-pub const EXCERPT_BYTES: usize = 400;
+/// Excerpt bytes of each side of a lookup match (as the store's evidence).
+pub const EXCERPT_BYTES: usize = exlibris_report::store::EVIDENCE_BYTES;
 
 /// A JSON error: `{"error": {"status": …, "message": …}}`.
 pub fn error(status: StatusCode, message: &str) -> Response {
@@ -83,11 +83,17 @@ pub fn lookup_passage(s: &Service, text: &str, min_words: u32, evidence: bool) -
     let m = Matcher::new(&s.index, opts);
     let findings = m.find(text, &mut Scratch::default()).map_err(|e| e.to_string())?;
     let mut out = Vec::with_capacity(findings.len());
+    let mut region = exlibris_index::TextRegion::default();
     for f in &findings {
         let w = &s.index.works()[f.work as usize];
         let span = Span { start: f.work_start, end: f.work_end };
         let (row, docs) = s
-            .with_store(|st| Ok::<_, exlibris_report::StoreError>((st.work_at(f.work)?, st.documents_overlapping(f.work, span)?)))
+            .with_store(|st| {
+                Ok::<_, exlibris_report::StoreError>((
+                    st.work_at(f.work)?,
+                    st.documents_overlapping(f.work, span)?,
+                ))
+            })
             .and_then(|r| r)
             .map_err(|e| e.to_string())?;
         let mut v = json!({
@@ -102,8 +108,9 @@ pub fn lookup_passage(s: &Service, text: &str, min_words: u32, evidence: bool) -
             },
         });
         if evidence {
-            v["passage_excerpt"] = json!(truncate_at_char(&text[f.doc_start as usize..f.doc_end as usize], EXCERPT_BYTES));
-            v["work_excerpt"] = json!(truncate_at_char(&f.work_excerpt, EXCERPT_BYTES));
+            v["passage_excerpt"] =
+                json!(truncate_at_char(&text[f.doc_start as usize..f.doc_end as usize], EXCERPT_BYTES));
+            v["work_excerpt"] = json!(work_evidence(&s.index, f, EXCERPT_BYTES, &mut region));
         }
         out.push(v);
     }
@@ -115,7 +122,11 @@ pub fn lookup_passage(s: &Service, text: &str, min_words: u32, evidence: bool) -
 
 /// `POST /v1/lookup`: a JSON `{"text": …}` or the passage itself as the
 /// body (`text/plain`, e.g. a file).
-pub async fn lookup(State(s): State<Arc<Service>>, Extension(access): Extension<Access>, req: Request) -> Response {
+pub async fn lookup(
+    State(s): State<Arc<Service>>,
+    Extension(access): Extension<Access>,
+    req: Request,
+) -> Response {
     let json_body = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -128,7 +139,12 @@ pub async fn lookup(State(s): State<Arc<Service>>, Extension(access): Extension<
     let (text, min_words) = if json_body {
         match serde_json::from_slice::<LookupRequest>(&bytes) {
             Ok(r) => (r.text, r.min_words.unwrap_or(0)),
-            Err(e) => return error(StatusCode::BAD_REQUEST, &format!("bad JSON: {e} (expected {{\"text\": \"…\"}})")),
+            Err(e) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("bad JSON: {e} (expected {{\"text\": \"…\"}})"),
+                )
+            }
         }
     } else {
         match String::from_utf8(bytes.to_vec()) {

@@ -78,7 +78,11 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// `rate` requests per second per client (0: unlimited), bursts of `2 × rate`.
     pub fn new(rate: u32) -> Self {
-        RateLimiter { rate: rate as f64, burst: (2 * rate).max(1) as f64, clients: Mutex::new(HashMap::new()) }
+        RateLimiter {
+            rate: rate as f64,
+            burst: (2 * rate).max(1) as f64,
+            clients: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Take one request from `client`'s bucket, or say how many seconds until one is free.
@@ -133,12 +137,18 @@ fn authorize(s: &Service, req: &Request) -> Result<Access, Response> {
 /// Rate limit, authorise, run the handler, log.
 pub async fn guard(State(s): State<Arc<Service>>, mut req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let client = req.extensions().get::<ConnectInfo<SocketAddr>>().map_or("local".to_string(), |c| c.0.ip().to_string());
+    let client = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or("local".to_string(), |c| c.0.ip().to_string());
     let (method, path) = (req.method().to_string(), req.uri().path().to_string());
     let mut authorised = None;
     let resp = match s.limiter.check(&client) {
         Err(wait) => {
-            let mut r = error(StatusCode::TOO_MANY_REQUESTS, &format!("rate limit: {} requests/s per client", s.config.rate_limit));
+            let mut r = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                &format!("rate limit: {} requests/s per client", s.config.rate_limit),
+            );
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait.ceil().max(1.0) as u64));
             r
         }

@@ -200,7 +200,11 @@ async fn shutdown_signal() {
 
 /// Bind `addr` and [`serve`] on a multi-threaded runtime of this crate's
 /// own, for callers that are not async (the `exlibris` binary).
-pub fn serve_blocking(addr: &str, service: Service, on_bound: impl FnOnce(std::net::SocketAddr)) -> Result<(), ServerError> {
+pub fn serve_blocking(
+    addr: &str,
+    service: Service,
+    on_bound: impl FnOnce(std::net::SocketAddr),
+) -> Result<(), ServerError> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(addr).await?;

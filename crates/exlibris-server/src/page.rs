@@ -75,7 +75,10 @@ pub fn strip_html(counts: &[u32]) -> String {
     );
     for (i, &c) in counts.iter().enumerate() {
         let style = if c > 0 {
-            format!(" style=\"background:hsl(12,80%,{:.0}%)\"", 70.0 - 45.0 * (c as f64).ln_1p() / max.ln_1p())
+            format!(
+                " style=\"background:hsl(12,80%,{:.0}%)\"",
+                70.0 - 45.0 * (c as f64).ln_1p() / max.ln_1p()
+            )
         } else {
             String::new()
         };
@@ -147,7 +150,11 @@ struct LookupForm {
 }
 
 /// `POST /lookup`: the form's passage.
-pub async fn lookup(State(s): State<Arc<Service>>, Extension(access): Extension<Access>, req: Request) -> Response {
+pub async fn lookup(
+    State(s): State<Arc<Service>>,
+    Extension(access): Extension<Access>,
+    req: Request,
+) -> Response {
     let bytes = match read_body(req.into_body(), s.config.max_body).await {
         Ok(b) => b,
         Err(r) => return r,
@@ -188,7 +195,10 @@ fn match_html(m: &Value) -> String {
     let c = &m["in_corpus"];
     let docs = c["documents_with_this_part"].as_u64().unwrap_or(0);
     let verdict = if docs > 0 {
-        format!("This part of the book is in {docs} document{} of the audited corpus.", if docs == 1 { "" } else { "s" })
+        format!(
+            "This part of the book is in {docs} document{} of the audited corpus.",
+            if docs == 1 { "" } else { "s" }
+        )
     } else {
         "This part of the book was not found in the audited corpus.".to_string()
     };
@@ -256,7 +266,12 @@ pub async fn work(
         strip_html(&w.strip),
     );
     if !findings.is_empty() {
-        body.push_str(&format!("<h2>Evidence (passages {}–{} of {})</h2>", p.page * PER as u64 + 1, p.page * PER as u64 + findings.len() as u64, w.findings));
+        body.push_str(&format!(
+            "<h2>Evidence (passages {}–{} of {})</h2>",
+            p.page * PER as u64 + 1,
+            p.page * PER as u64 + findings.len() as u64,
+            w.findings
+        ));
     }
     for f in &findings {
         let from = format!(
@@ -275,7 +290,9 @@ pub async fn work(
         ));
         if access.evidence {
             let (d, wk, _) = diff_html(&f.doc_text, &f.work_text);
-            body.push_str(&format!("<div class=\"pair\"><div><b>Document</b>\n{d}</div><div><b>The book</b>\n{wk}</div></div>"));
+            body.push_str(&format!(
+                "<div class=\"pair\"><div><b>Document</b>\n{d}</div><div><b>The book</b>\n{wk}</div></div>"
+            ));
         } else {
             body.push_str("<p class=\"note\">Evidence text is shown only with an access token.</p>");
         }

@@ -17,13 +17,16 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 
 fn browser() -> Option<Browser> {
     if !Path::new(CHROMIUM).exists() {
-        eprintln!("SKIPPED: {CHROMIUM} is absent (apt-get install -y chromium); the browser test did not run");
+        eprintln!(
+            "SKIPPED: {CHROMIUM} is absent (apt-get install -y chromium); the browser test did not run"
+        );
         return None;
     }
-    let args: Vec<&OsStr> = ["--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
-        .iter()
-        .map(OsStr::new)
-        .collect();
+    let args: Vec<&OsStr> =
+        ["--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+            .iter()
+            .map(OsStr::new)
+            .collect();
     let opts = LaunchOptions::default_builder()
         .path(Some(PathBuf::from(CHROMIUM)))
         .headless(true)
@@ -78,7 +81,8 @@ fn page_search_open_and_paste() {
     tab.navigate_to(&format!("http://{addr}/")).unwrap().wait_until_navigated().unwrap();
     let passage: Vec<&str> = fx.works[0][5000..].split_whitespace().skip(1).take(200).collect();
     let passage = passage.join(" ").replacen(" the ", " tbe ", 1);
-    tab.evaluate(&format!("document.getElementById('text').value = {}", serde_json::json!(passage)), false).unwrap();
+    tab.evaluate(&format!("document.getElementById('text').value = {}", serde_json::json!(passage)), false)
+        .unwrap();
     tab.find_element("form[action='/lookup'] button").unwrap().click().unwrap();
     tab.wait_until_navigated().unwrap();
     let r = text(&tab, "#results");

@@ -26,7 +26,8 @@ async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, Value, axu
     let resp = app.clone().oneshot(req).await.unwrap();
     let (status, headers) = (resp.status(), resp.headers().clone());
     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    let v = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    let v = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
     (status, v, headers)
 }
 
@@ -53,7 +54,8 @@ fn passage(fx: &fixture::Fixture) -> String {
 async fn lookup_finds_the_work_and_its_corpus_coverage() {
     let a = app(ServerConfig::default());
     let text = passage(&a.fx);
-    let (st, v, _) = call(&a.app, post_json("/v1/lookup", serde_json::json!({"text": text}).to_string())).await;
+    let (st, v, _) =
+        call(&a.app, post_json("/v1/lookup", serde_json::json!({"text": text}).to_string())).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     let m = &v["matches"].as_array().unwrap()[0];
     assert_eq!(m["work_id"], "quiet-river");
@@ -61,14 +63,16 @@ async fn lookup_finds_the_work_and_its_corpus_coverage() {
     // Bytes 5000.. of the work are in doc-1 and doc-2.
     assert_eq!(m["in_corpus"]["documents_with_this_part"], 2);
     assert!(m["work_excerpt"].as_str().unwrap().len() > 100);
-    let (ps, pe) = (m["passage_start"].as_u64().unwrap() as usize, m["passage_end"].as_u64().unwrap() as usize);
+    let (ps, pe) =
+        (m["passage_start"].as_u64().unwrap() as usize, m["passage_end"].as_u64().unwrap() as usize);
     assert!(m["passage_excerpt"].as_str().unwrap().starts_with(&text[ps..pe.min(ps + 50)]));
     // The same passage as a plain-text body (a file).
     let (st, v2, _) = call(&a.app, Request::post("/v1/lookup").body(Body::from(text.clone())).unwrap()).await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(v2["matches"], v["matches"]);
     // A passage of no work.
-    let (st, v, _) = call(&a.app, post_json("/v1/lookup", r#"{"text": "nothing like any book at all"}"#)).await;
+    let (st, v, _) =
+        call(&a.app, post_json("/v1/lookup", r#"{"text": "nothing like any book at all"}"#)).await;
     assert_eq!((st, v["matches"].as_array().unwrap().len()), (StatusCode::OK, 0));
 }
 
@@ -93,7 +97,8 @@ async fn works_search_detail_and_pages() {
     assert_eq!(v["next_offset"], 1);
     assert!(v["findings"][0]["doc_text"].as_str().is_some());
     assert_eq!(v["work"]["strip"].as_array().unwrap().len(), 100);
-    let (_, last, _) = call(&a.app, get(&format!("/v1/works/quiet-river?limit=1&offset={}", total - 1))).await;
+    let (_, last, _) =
+        call(&a.app, get(&format!("/v1/works/quiet-river?limit=1&offset={}", total - 1))).await;
     assert_eq!((last["findings"].as_array().unwrap().len(), &last["next_offset"]), (1, &Value::Null));
 
     let (st, v, _) = call(&a.app, get("/v1/works/no-such-work")).await;
@@ -113,15 +118,18 @@ async fn bad_requests_are_clear_4xx() {
     assert!(v["error"]["message"].as_str().unwrap().starts_with("bad JSON"), "{v}");
     let (st, _, _) = call(&a.app, post_json("/v1/lookup", r#"{"passage": "x"}"#)).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
-    let (st, v, _) = call(&a.app, post_json("/v1/lookup", format!("{{\"text\": \"{}\"}}", "a ".repeat(5000)))).await;
+    let (st, v, _) =
+        call(&a.app, post_json("/v1/lookup", format!("{{\"text\": \"{}\"}}", "a ".repeat(5000)))).await;
     assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(v["error"]["message"].as_str().unwrap().contains("4096"), "{v}");
-    let (st, v, _) = call(&a.app, post_json("/v1/lookup", format!("{{\"text\": \"{}\"}}", "a ".repeat(1000)))).await;
+    let (st, v, _) =
+        call(&a.app, post_json("/v1/lookup", format!("{{\"text\": \"{}\"}}", "a ".repeat(1000)))).await;
     assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(v["error"]["message"].as_str().unwrap().contains("passage of 2000 bytes"), "{v}");
     let (st, _, _) = call(&a.app, post_json("/v1/lookup", r#"{"text": "   "}"#)).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
-    let (st, _, _) = call(&a.app, Request::post("/v1/lookup").body(Body::from(vec![0xff, 0xfe, 0x41])).unwrap()).await;
+    let (st, _, _) =
+        call(&a.app, Request::post("/v1/lookup").body(Body::from(vec![0xff, 0xfe, 0x41])).unwrap()).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     let (st, _, _) = call(&a.app, get("/v1/lookup")).await;
     assert_eq!(st, StatusCode::METHOD_NOT_ALLOWED);
@@ -151,7 +159,10 @@ async fn tokens_guard_everything_or_evidence() {
     let (st, v, _) = call(&a.app, post_json("/v1/lookup", body.clone())).await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(v["matches"][0]["work_id"], "quiet-river");
-    assert!(v["matches"][0].get("work_excerpt").is_none() && v["evidence"].as_str().unwrap().starts_with("withheld"));
+    assert!(
+        v["matches"][0].get("work_excerpt").is_none()
+            && v["evidence"].as_str().unwrap().starts_with("withheld")
+    );
     let (_, v, _) = call(&a.app, with_token(post_json("/v1/lookup", body), TOKEN)).await;
     assert!(v["matches"][0]["work_excerpt"].is_string());
     let (_, v, _) = call(&a.app, get("/v1/works/quiet-river")).await;
@@ -184,7 +195,8 @@ async fn openapi_document_matches_the_routes() {
         .iter()
         .flat_map(|(p, ops)| ops.as_object().unwrap().keys().map(move |m| (m.clone(), p.clone())))
         .collect();
-    let mut routes: Vec<(String, String)> = ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    let mut routes: Vec<(String, String)> =
+        ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
     documented.sort();
     routes.sort();
     assert_eq!(documented, routes, "openapi.json and ROUTES differ");
