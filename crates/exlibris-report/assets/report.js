@@ -112,7 +112,7 @@
     const tb = el("tbody");
     for (const r of list) tb.append(el("tr", {}, el("td", { text: r.name }), el("td", { class: "num", text: num(r.documents) }),
       el("td", { class: "num", text: num(r.findings) }), el("td", { class: "num", text: mb(r.bytes_in_findings) }),
-      el("td", { class: "num", text: num(r.works) })));
+      el("td", { class: "num", text: r.works == null ? "–" : num(r.works) })));
     return el("table", { class: "src" }, el("caption", { text: title }), el("thead", {}, el("tr", {},
       el("th", { text: "" }), el("th", { class: "num", text: "documents" }), el("th", { class: "num", text: "findings" }),
       el("th", { class: "num", text: "text in findings" }), el("th", { class: "num", text: "works" }))), tb);

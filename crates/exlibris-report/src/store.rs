@@ -11,7 +11,7 @@
 //!       ranges (JSON [[start,end]…]), strip (JSON: documents per 1/STRIP_CELLS of the work))
 //! sources(id PRIMARY KEY, path UNIQUE)  input files
 //! documents(id PRIMARY KEY, doc_id, source_id → sources, record, offset, url, domain,
-//!           bytes, findings)            only documents with findings
+//!           bytes, findings, finding_bytes)  only documents with findings
 //! findings(id PRIMARY KEY, document → documents, work_idx → works, doc_start, doc_end,
 //!          work_start, work_end, words, score, doc_text, work_text)
 //! work_sources(work_idx, source_id, documents, findings, covered_bytes)
@@ -65,7 +65,7 @@ CREATE TABLE works(idx INTEGER PRIMARY KEY, work_id TEXT NOT NULL UNIQUE, title 
 CREATE TABLE sources(id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE);
 CREATE TABLE documents(id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, source_id INTEGER NOT NULL
   REFERENCES sources(id), record INTEGER NOT NULL, offset INTEGER NOT NULL, url TEXT, domain TEXT,
-  bytes INTEGER NOT NULL, findings INTEGER NOT NULL);
+  bytes INTEGER NOT NULL, findings INTEGER NOT NULL, finding_bytes INTEGER NOT NULL);
 CREATE TABLE findings(id INTEGER PRIMARY KEY, document INTEGER NOT NULL REFERENCES documents(id),
   work_idx INTEGER NOT NULL, doc_start INTEGER NOT NULL, doc_end INTEGER NOT NULL,
   work_start INTEGER NOT NULL, work_end INTEGER NOT NULL, words INTEGER NOT NULL, score REAL NOT NULL,
@@ -202,8 +202,8 @@ impl StoreWriter {
         let domain = doc.url.as_deref().and_then(url_domain);
         self.conn
             .prepare_cached(
-                "INSERT INTO documents(doc_id, source_id, record, offset, url, domain, bytes, findings)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO documents(doc_id, source_id, record, offset, url, domain, bytes, findings, finding_bytes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )
             .and_then(|mut st| {
                 st.execute(params![
@@ -214,7 +214,8 @@ impl StoreWriter {
                     doc.url,
                     domain,
                     doc.text.len() as i64,
-                    findings.len() as i64
+                    findings.len() as i64,
+                    findings.iter().map(|f| (f.doc_end - f.doc_start) as i64).sum::<i64>()
                 ])
             })
             .at(&self.tmp)?;
@@ -451,8 +452,8 @@ pub struct SourceRow {
     pub findings: u64,
     /// Document bytes inside findings.
     pub bytes_in_findings: u64,
-    /// Works found.
-    pub works: u64,
+    /// Works found (by input file only: per domain it would cost a pass over every finding).
+    pub works: Option<u64>,
 }
 
 /// A store opened for reading.
@@ -676,14 +677,19 @@ impl Store {
             .at(&self.path)
     }
 
-    /// The breakdown by input file (`by_domain` false) or URL domain.
+    /// The breakdown by input file (`by_domain` false) or URL domain. It
+    /// reads documents (a row each, with its counts), not findings.
     pub fn sources(&self, by_domain: bool, limit: u32) -> Result<Vec<SourceRow>> {
-        let key = if by_domain { "coalesce(d.domain, '(no URL)')" } else { "s.path" };
+        let (key, works) = if by_domain {
+            ("coalesce(d.domain, '(no URL)')", "NULL")
+        } else {
+            ("s.path", "(SELECT count(*) FROM work_sources w WHERE w.source_id = s.id)")
+        };
         let mut st = self
             .conn
             .prepare(&format!(
-                "SELECT {key} AS k, count(DISTINCT d.id), count(*), sum(f.doc_end - f.doc_start), count(DISTINCT f.work_idx)
-                 FROM {FINDING_FROM} GROUP BY k ORDER BY count(*) DESC, k LIMIT ?1"
+                "SELECT {key} AS k, count(*), sum(d.findings), sum(d.finding_bytes), {works}
+                 FROM documents d JOIN sources s ON s.id = d.source_id GROUP BY k ORDER BY sum(d.findings) DESC, k LIMIT ?1"
             ))
             .at(&self.path)?;
         let rows = st
@@ -693,7 +699,7 @@ impl Store {
                     documents: r.get::<_, i64>(1)? as u64,
                     findings: r.get::<_, i64>(2)? as u64,
                     bytes_in_findings: r.get::<_, i64>(3)? as u64,
-                    works: r.get::<_, i64>(4)? as u64,
+                    works: r.get::<_, Option<i64>>(4)?.map(|n| n as u64),
                 })
             })
             .at(&self.path)?;

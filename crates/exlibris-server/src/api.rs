@@ -49,6 +49,8 @@ pub async fn openapi() -> Response {
 }
 
 /// Read a body of at most `max` bytes, or answer 413.
+// The error is the response itself, made once per request: not worth boxing.
+#[allow(clippy::result_large_err)]
 pub async fn read_body(body: Body, max: usize) -> Result<Bytes, Response> {
     axum::body::to_bytes(body, max).await.map_err(|_| {
         error(StatusCode::PAYLOAD_TOO_LARGE, &format!("request body over the limit of {max} bytes"))
@@ -64,6 +66,8 @@ struct LookupRequest {
 }
 
 /// Check a passage against the limits.
+// The error is the response itself, made once per request: not worth boxing.
+#[allow(clippy::result_large_err)]
 pub fn check_passage(s: &Service, text: &str) -> Result<(), Response> {
     if text.trim().is_empty() {
         return Err(error(StatusCode::UNPROCESSABLE_ENTITY, "the passage is empty"));
