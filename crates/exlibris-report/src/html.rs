@@ -9,8 +9,8 @@
 //! [`HtmlOptions::evidence_per_work`] longest findings of each work, up to
 //! [`HtmlOptions::max_evidence_bytes`] (8 MB of HTML) in all. Every other
 //! finding stays in the findings store, where `exlibris serve` pages through
-//! it. With the defaults a report of 10⁴ works and 10⁶ findings is about
-//! 15 MB whatever the number of findings, and the page draws one page of 50
+//! it. With the defaults a report of 10⁴ works and 10⁶ findings is 18 MB
+//! (measured; it does not grow with the number of findings), and the page draws one page of 50
 //! rows at a time (strips included), so it stays responsive.
 use serde_json::{json, Value};
 
@@ -65,7 +65,8 @@ pub fn report_data(r: &Results, store: &Store, o: &HtmlOptions) -> Result<Value>
         if evidence_bytes < o.max_evidence_bytes {
             for f in store.top_findings(w.idx, o.evidence_per_work)? {
                 let e = evidence_json(&f);
-                evidence_bytes += e["doc_html"].as_str().map_or(0, str::len) + e["work_html"].as_str().map_or(0, str::len);
+                evidence_bytes +=
+                    e["doc_html"].as_str().map_or(0, str::len) + e["work_html"].as_str().map_or(0, str::len);
                 ev.push(e);
             }
         }
