@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 pub mod index;
 pub mod report;
 pub mod scan;
+pub mod serve;
 
 /// Exit code of a run that finished but refused some input.
 pub const EXIT_PARTIAL: u8 = 2;

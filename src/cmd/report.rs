@@ -2,6 +2,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
+
 use exlibris_scan::Results;
 
 /// Summarise scan results.
@@ -15,11 +17,31 @@ pub struct Args {
     /// Works listed in the table.
     #[arg(long, default_value_t = 50)]
     top: usize,
+    /// Also write a self-contained HTML report to this file.
+    #[arg(long)]
+    html: Option<PathBuf>,
+    /// Works in the HTML report (the most covered).
+    #[arg(long, default_value_t = exlibris_report::HtmlOptions::default().max_works)]
+    html_works: u32,
+    /// Findings shown as evidence per work in the HTML report (the longest).
+    #[arg(long, default_value_t = exlibris_report::HtmlOptions::default().evidence_per_work)]
+    html_evidence: u32,
 }
 
 /// Run it.
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let r = Results::read(&a.results)?;
+    if let Some(path) = &a.html {
+        let store = exlibris_report::Store::open_for(&r)?;
+        let opts = exlibris_report::HtmlOptions {
+            max_works: a.html_works,
+            evidence_per_work: a.html_evidence,
+            ..Default::default()
+        };
+        let page = exlibris_report::html_report(&r, &store, &opts)?;
+        std::fs::write(path, page).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("exlibris: HTML report in {}", path.display());
+    }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&exlibris_report::json_report(&r))?);
     } else {

@@ -108,6 +108,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let bar = super::progress_bar(total, "scanning");
     let progress = Progress::default();
     let mut writer = ResultsWriter::create(&a.out)?;
+    let mut store = exlibris_report::StoreWriter::create(&a.out)?;
     struct Report<'a, 'b>(&'a mut ResultsWriter, &'b indicatif::ProgressBar, &'b Progress);
     impl Sink for Report<'_, '_> {
         fn document(
@@ -126,12 +127,13 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     }
     let mut stats = {
         let mut sink = Report(&mut writer, &bar, &progress);
-        scan(&index, &inputs, &opts, &mut [&mut sink as &mut dyn Sink], &progress)
+        scan(&index, &inputs, &opts, &mut [&mut sink as &mut dyn Sink, &mut store], &progress)
             .with_context(|| format!("scanning against {}", a.index.display()))?
     };
     bar.finish_and_clear();
     stats.skipped_files = skipped;
     writer.finish(&index, run, &stats)?;
+    store.finish(&exlibris_scan::Results::read(&a.out)?)?;
     println!(
         "scanned {} documents ({:.1} MB) in {:.2}s ({:.1} MB/s, {threads} threads): {} findings in {} documents; {} rejected",
         stats.documents_scanned,

@@ -1,4 +1,10 @@
-//! Presenting scan results: a table a person reads, JSON for machines.
+//! Presenting scan results: a table a person reads, JSON for machines, a
+//! self-contained HTML report, and the findings store they read.
+//!
+//! - [`store`]: the SQLite findings store of a results directory
+//!   ([`StoreWriter`] is the scan's sink for it, [`Store`] reads it).
+//! - [`html`]: the HTML report ([`html_report`]); [`diff`] marks the
+//!   differences between the two sides of a finding.
 //!
 //! [`text_report`] renders the totals and the works by coverage, each with a
 //! coverage strip (the book from first to last byte, darker where more of
@@ -12,6 +18,15 @@
 #![deny(missing_docs)]
 
 use std::fmt::Write;
+
+pub mod diff;
+#[doc(hidden)]
+pub mod fixture;
+pub mod html;
+pub mod store;
+
+pub use html::{html_report, HtmlOptions};
+pub use store::{Store, StoreError, StoreWriter};
 
 use exlibris_scan::{Results, WorkSummary};
 use exlibris_text::Span;
