@@ -21,6 +21,8 @@ enum Command {
     Scan(cmd::scan::Args),
     /// Summarise the results of a scan.
     Report(cmd::report::Args),
+    /// Combine results directories of separate runs (same index and settings).
+    Merge(cmd::merge::Args),
 }
 
 fn main() -> ExitCode {
@@ -29,6 +31,7 @@ fn main() -> ExitCode {
         Command::Index(a) => cmd::index::run(a),
         Command::Scan(a) => cmd::scan::run(a),
         Command::Report(a) => cmd::report::run(a),
+        Command::Merge(a) => cmd::merge::run(a),
     };
     match result {
         Ok(code) => code,
