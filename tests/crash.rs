@@ -45,7 +45,8 @@ fn write_fixture(dir: &Path, docs: usize) -> Vec<PathBuf> {
     let mut cat = String::new();
     for (i, w) in works.iter().enumerate() {
         std::fs::write(dir.join(format!("w{i}.txt")), w.join(" ")).unwrap();
-        cat += &format!("{{\"id\":\"w{i}\",\"path\":\"w{i}.txt\",\"title\":\"Work {i}\",\"author\":\"A\"}}\n");
+        cat +=
+            &format!("{{\"id\":\"w{i}\",\"path\":\"w{i}.txt\",\"title\":\"Work {i}\",\"author\":\"A\"}}\n");
     }
     std::fs::write(dir.join("catalog.jsonl"), cat).unwrap();
     let corpus = dir.join("corpus");
@@ -80,7 +81,10 @@ fn scan_cmd(idx: &Path, out: &Path, files: &[PathBuf]) -> Command {
 
 fn manifests(out: &Path) -> usize {
     std::fs::read_dir(out.join("parts"))
-        .map(|d| d.filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".part.json"))).count())
+        .map(|d| {
+            d.filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".part.json")))
+                .count()
+        })
         .unwrap_or(0)
 }
 
@@ -121,7 +125,12 @@ fn a_scan_killed_in_the_middle_resumes_and_equals_an_uninterrupted_run() {
         let files = write_fixture(t, docs);
         let idx = t.join("idx");
         let _ = std::fs::remove_dir_all(&idx);
-        let st = exlibris().args(["index", "--catalog"]).arg(t.join("catalog.jsonl")).arg("--out").arg(&idx).status();
+        let st = exlibris()
+            .args(["index", "--catalog"])
+            .arg(t.join("catalog.jsonl"))
+            .arg("--out")
+            .arg(&idx)
+            .status();
         assert!(st.unwrap().success());
 
         let full = t.join("full");
@@ -147,12 +156,14 @@ fn a_scan_killed_in_the_middle_resumes_and_equals_an_uninterrupted_run() {
         let out = scan_cmd(&idx, &resumed, &files).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{stderr}");
-        let skip = format!("skipping {done} of {FILES} inputs whose parts are done, scanning {}", FILES - done);
+        let skip =
+            format!("skipping {done} of {FILES} inputs whose parts are done, scanning {}", FILES - done);
         assert!(stderr.contains(&skip), "expected {skip:?} in:\n{stderr}");
         assert_eq!(stats(&resumed)["resumed_parts"], done as u64);
 
         for name in ["findings.jsonl", "works.json", "rejected.jsonl"] {
-            let (a, b) = (std::fs::read(full.join(name)).unwrap(), std::fs::read(resumed.join(name)).unwrap());
+            let (a, b) =
+                (std::fs::read(full.join(name)).unwrap(), std::fs::read(resumed.join(name)).unwrap());
             assert!(a == b, "{name} of the resumed run differs from the uninterrupted run's");
         }
         assert!(std::fs::read(full.join("findings.jsonl")).unwrap().len() > 1000);

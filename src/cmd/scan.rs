@@ -7,8 +7,8 @@ use anyhow::Context;
 
 use exlibris_index::Index;
 use exlibris_scan::{
-    discover, scan, Fields, MatchOptions, Progress, ReadOptions, ResultsWriter, RunInfo, ScanOptions, ScanStats,
-    Sink,
+    discover, scan, Fields, MatchOptions, Progress, ReadOptions, ResultsWriter, RunInfo, ScanOptions,
+    ScanStats, Sink,
 };
 
 /// Scan a corpus against an index.

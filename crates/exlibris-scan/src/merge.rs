@@ -23,8 +23,8 @@ use crate::error::{IoContext, Result, ScanError};
 use crate::parts::{HashWriter, PartManifest, PartSettings, PARTS_DIR};
 use crate::reader::SkippedFile;
 use crate::results::{
-    write_json, Results, RunInfo, StatsFile, WorkInfo, WorksFile, FINDINGS, REJECTED, RESULTS_VERSION,
-    STATS, WORKS,
+    write_json, Results, RunInfo, StatsFile, WorkInfo, WorksFile, FINDINGS, REJECTED, RESULTS_VERSION, STATS,
+    WORKS,
 };
 use crate::stats::ScanStats;
 

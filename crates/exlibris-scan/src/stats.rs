@@ -171,11 +171,13 @@ mod tests {
     use super::*;
 
     fn part(path: &str, scanned: u64, rejected: u64) -> ScanStats {
-        let mut s = ScanStats::default();
-        s.documents_read = scanned + rejected;
-        s.documents_scanned = scanned;
-        s.documents_rejected = rejected;
-        s.findings = scanned * 2;
+        let mut s = ScanStats {
+            documents_read: scanned + rejected,
+            documents_scanned: scanned,
+            documents_rejected: rejected,
+            findings: scanned * 2,
+            ..Default::default()
+        };
         let f = s.file(path);
         f.records = scanned + rejected;
         f.scanned = scanned;
