@@ -8,7 +8,7 @@
 //!   rejected.jsonl   every refused record, with file, record and reason
 //!   stats.json       counts, timings and the run's identity (StatsFile), written last
 //! ```
-//! The top-level files are made from the parts at the end ([`crate::merge`]).
+//! The top-level files are made from the parts at the end ([`mod@crate::merge`]).
 //! Every file is written under a temporary name and renamed into place;
 //! `stats.json` goes last, so a directory without it is an interrupted run
 //! and is refused by readers. A rerun of an interrupted scan keeps the parts
