@@ -23,6 +23,8 @@ enum Command {
     Report(cmd::report::Args),
     /// Serve lookups and a web page over an index and scan results.
     Serve(cmd::serve::Args),
+    /// Combine results directories of separate runs (same index and settings).
+    Merge(cmd::merge::Args),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
         Command::Scan(a) => cmd::scan::run(a),
         Command::Report(a) => cmd::report::run(a),
         Command::Serve(a) => cmd::serve::run(a),
+        Command::Merge(a) => cmd::merge::run(a),
     };
     match result {
         Ok(code) => code,

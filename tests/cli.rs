@@ -391,3 +391,150 @@ fn a_fifty_megabyte_document_is_scanned() {
     // The work ends with "church." and the finding with the word.
     assert_eq!(f["doc_end"].as_u64().unwrap() as usize, filler.len() + 2 + WORK_B.len() - 1);
 }
+
+fn scan_into(idx: &Path, out: &Path, inputs: &[PathBuf], extra: &[&str]) -> Output {
+    run(exlibris().arg("scan").args(extra).arg("--index").arg(idx).arg("--out").arg(out).args(inputs))
+}
+
+fn merge_into(out: &Path, dirs: &[PathBuf]) -> Output {
+    run(exlibris().arg("merge").arg("--out").arg(out).args(dirs))
+}
+
+/// Three corpus files quoting the two works, one with a bad record.
+fn three_files(fx: &Fixture) -> Vec<PathBuf> {
+    let quote_a = "In winter the sea came over the wall and froze on the steps, and he chipped it away";
+    let quote_b = "the bridge with no name that the soldiers built in the year of the flood, and four more";
+    let files = [
+        ("c1.jsonl", jsonl(&[("a1", quote_a), ("x", "nothing here")])),
+        ("c2.jsonl", jsonl(&[("b1", quote_b)]) + "{broken\n"),
+        ("c3.jsonl", jsonl(&[("ab", &format!("{quote_b}. {quote_a}")), ("a2", WORK_A)])),
+    ];
+    files
+        .iter()
+        .map(|(name, body)| {
+            std::fs::write(fx.path(name), body).unwrap();
+            fx.path(name)
+        })
+        .collect()
+}
+
+fn same_results(a: &Path, b: &Path) {
+    for name in ["findings.jsonl", "works.json", "rejected.jsonl"] {
+        assert_eq!(
+            std::fs::read_to_string(a.join(name)).unwrap(),
+            std::fs::read_to_string(b.join(name)).unwrap(),
+            "{name} of {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
+    let (sa, sb) = (read_json(&a.join("stats.json")), read_json(&b.join("stats.json")));
+    for k in ["documents_read", "documents_scanned", "documents_rejected", "findings", "files", "parts"] {
+        assert_eq!(sa[k], sb[k], "{k}");
+    }
+}
+
+#[test]
+fn a_rerun_keeps_valid_parts_and_redoes_changed_corrupt_or_foreign_ones() {
+    let fx = Fixture::new();
+    let idx = fx.index();
+    let files = three_files(&fx);
+    let r = fx.path("r");
+    assert_eq!(scan_into(&idx, &r, &files, &[]).status.code(), Some(2));
+    let stats = read_json(&r.join("stats.json"));
+    assert_eq!(stats["parts"].as_array().unwrap().len(), 3);
+    assert_eq!(stats["resumed_parts"], 0);
+    assert_eq!(stats["findings"], 5);
+
+    // A complete rerun keeps every part and publishes the same results.
+    let fresh = fx.path("fresh");
+    scan_into(&idx, &fresh, &files, &[]);
+    let again = scan_into(&idx, &r, &files, &[]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("skipping 3 of 3 inputs"));
+    same_results(&r, &fresh);
+
+    // A changed input and a corrupt part are redone; the rest is kept.
+    std::fs::write(&files[0], jsonl(&[("a1", WORK_A)])).unwrap();
+    let parts = r.join("parts");
+    let id2 = read_json(&r.join("stats.json"))["parts"][1].as_str().unwrap().to_string();
+    std::fs::write(parts.join(format!("{id2}.findings.jsonl")), "{}\n").unwrap();
+    std::fs::write(parts.join("leftover.findings.jsonl.tmp"), "half a line").unwrap();
+    let out = scan_into(&idx, &r, &files, &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("c1.jsonl: its part") && err.contains("the input changed"), "{err}");
+    assert!(err.contains("c2.jsonl: its part") && err.contains("corrupt part file"), "{err}");
+    assert!(err.contains("skipping 1 of 3 inputs"), "{err}");
+    assert!(!parts.join("leftover.findings.jsonl.tmp").exists());
+    let fresh2 = fx.path("fresh2");
+    scan_into(&idx, &fresh2, &files, &[]);
+    same_results(&r, &fresh2);
+
+    // Other settings redo everything; fewer inputs drop the other parts.
+    let out = scan_into(&idx, &r, &files[..2], &["--min-words", "14"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("made with other settings") && !err.contains("skipping"), "{err}");
+    assert_eq!(std::fs::read_dir(&parts).unwrap().count(), 6);
+}
+
+#[test]
+fn merge_combines_runs_associatively_and_refuses_foreign_results() {
+    let fx = Fixture::new();
+    let idx = fx.index();
+    let files = three_files(&fx);
+    let dirs: Vec<PathBuf> = (0..3).map(|i| fx.path(&format!("r{i}"))).collect();
+    for (f, d) in files.iter().zip(&dirs) {
+        scan_into(&idx, d, std::slice::from_ref(f), &[]);
+    }
+    let whole = fx.path("whole");
+    scan_into(&idx, &whole, &files, &[]);
+
+    // (a + b) + c == a + (b + c) == a scan of a, b, c.
+    let (ab, bc) = (fx.path("ab"), fx.path("bc"));
+    assert_eq!(merge_into(&ab, &dirs[..2]).status.code(), Some(2), "a partial input stays partial");
+    merge_into(&bc, &dirs[1..]);
+    let (left, right) = (fx.path("left"), fx.path("right"));
+    merge_into(&left, &[ab.clone(), dirs[2].clone()]);
+    merge_into(&right, &[dirs[0].clone(), bc.clone()]);
+    same_results(&left, &right);
+    same_results(&left, &whole);
+    let flat = fx.path("flat");
+    merge_into(&flat, &dirs);
+    same_results(&flat, &whole);
+    let report = run(exlibris().arg("report").arg(&flat));
+    assert!(String::from_utf8_lossy(&report.stdout).contains("works found: 2 of 2"));
+
+    // A part held twice with the same results is kept once.
+    let dup = fx.path("dup");
+    let out = merge_into(&dup, &[ab.clone(), bc.clone()]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("kept once"));
+    same_results(&dup, &whole);
+
+    // Other settings, another index, a conflicting part, an interrupted run: refused.
+    let strict = fx.path("strict");
+    scan_into(&idx, &strict, &files[2..], &["--min-words", "14"]);
+    let out = merge_into(&fx.path("m1"), &[dirs[0].clone(), strict.clone()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(err.contains("strict") && err.contains("other settings") && err.contains("min_words"), "{err}");
+
+    let mut cat = std::fs::read_to_string(fx.path("catalog.jsonl")).unwrap();
+    cat = cat.lines().next().unwrap().to_string() + "\n";
+    std::fs::write(fx.path("one.jsonl"), cat).unwrap();
+    let idx2 = fx.path("idx2");
+    run(exlibris().args(["index", "--catalog"]).arg(fx.path("one.jsonl")).arg("--out").arg(&idx2));
+    let other = fx.path("other");
+    scan_into(&idx2, &other, &files[2..], &[]);
+    let out = merge_into(&fx.path("m2"), &[dirs[0].clone(), other.clone()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("other") && err.contains("different indexes"), "{err}");
+
+    std::fs::write(&files[0], jsonl(&[("a1", WORK_A)])).unwrap();
+    let changed = fx.path("changed");
+    scan_into(&idx, &changed, &files[..1], &[]);
+    let out = merge_into(&fx.path("m3"), &[dirs[0].clone(), changed.clone()]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("with other results"));
+
+    std::fs::remove_file(changed.join("stats.json")).unwrap();
+    let out = merge_into(&fx.path("m4"), &[dirs[1].clone(), changed]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did not finish"));
+}

@@ -6,6 +6,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 pub mod index;
+pub mod merge;
 pub mod report;
 pub mod scan;
 pub mod serve;

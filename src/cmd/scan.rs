@@ -7,7 +7,8 @@ use anyhow::Context;
 
 use exlibris_index::Index;
 use exlibris_scan::{
-    discover, scan, Fields, MatchOptions, Progress, ReadOptions, ResultsWriter, RunInfo, ScanOptions, Sink,
+    discover, scan, Fields, MatchOptions, Progress, ReadOptions, ResultsWriter, RunInfo, ScanOptions,
+    ScanStats, Sink,
 };
 
 /// Scan a corpus against an index.
@@ -104,11 +105,23 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
     };
-    let total: u64 = inputs.iter().filter_map(|i| std::fs::metadata(&i.path).ok()).map(|m| m.len()).sum();
+    let mut writer = ResultsWriter::create(&a.out, &index, &inputs, &opts)?;
+    for (path, why) in writer.stale() {
+        eprintln!("exlibris: redoing {path}: its part in {} was {why}", a.out.display());
+    }
+    if writer.kept() > 0 {
+        eprintln!(
+            "exlibris: resuming in {}: skipping {} of {} inputs whose parts are done, scanning {}",
+            a.out.display(),
+            writer.kept(),
+            writer.kept() + writer.todo().len(),
+            writer.todo().len()
+        );
+    }
+    let todo = writer.todo().to_vec();
+    let total: u64 = todo.iter().filter_map(|i| std::fs::metadata(&i.path).ok()).map(|m| m.len()).sum();
     let bar = super::progress_bar(total, "scanning");
     let progress = Progress::default();
-    let mut writer = ResultsWriter::create(&a.out)?;
-    let mut store = exlibris_report::StoreWriter::create(&a.out)?;
     struct Report<'a, 'b>(&'a mut ResultsWriter, &'b indicatif::ProgressBar, &'b Progress);
     impl Sink for Report<'_, '_> {
         fn document(
@@ -124,31 +137,35 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             self.1.suspend(|| eprintln!("exlibris: rejected {r}"));
             self.0.rejected(r)
         }
+        fn input_done(&mut self, input: &exlibris_scan::Input, s: &ScanStats) -> exlibris_scan::Result<bool> {
+            self.0.input_done(input, s)
+        }
     }
-    let mut stats = {
+    let this_run = {
         let mut sink = Report(&mut writer, &bar, &progress);
-        scan(&index, &inputs, &opts, &mut [&mut sink as &mut dyn Sink, &mut store], &progress)
+        scan(&index, &todo, &opts, &mut [&mut sink as &mut dyn Sink], &progress)
             .with_context(|| format!("scanning against {}", a.index.display()))?
     };
     bar.finish_and_clear();
-    stats.skipped_files = skipped;
-    writer.finish(&index, run, &stats)?;
-    store.finish(&exlibris_scan::Results::read(&a.out)?)?;
+    let file = writer.finish(&index, run, skipped)?;
+    let stats = &file.stats;
+    exlibris_report::StoreWriter::build(&exlibris_scan::Results::read(&a.out)?)?;
     println!(
-        "scanned {} documents ({:.1} MB) in {:.2}s ({:.1} MB/s, {threads} threads): {} findings in {} documents; {} rejected",
-        stats.documents_scanned,
-        stats.bytes_scanned as f64 / 1e6,
-        stats.seconds,
-        stats.mb_per_s(),
-        stats.findings,
-        stats.documents_with_findings,
-        stats.documents_rejected
+        "scanned {} documents ({:.1} MB) in {:.2}s ({:.1} MB/s, {threads} threads)",
+        this_run.documents_scanned,
+        this_run.bytes_scanned as f64 / 1e6,
+        this_run.seconds,
+        this_run.mb_per_s(),
     );
     println!(
-        "  read {} = scanned {} + rejected {}; results in {}",
+        "  results: {} findings in {} documents; read {} = scanned {} + rejected {}; {} parts ({} kept from an earlier run) in {}",
+        stats.findings,
+        stats.documents_with_findings,
         stats.documents_read,
         stats.documents_scanned,
         stats.documents_rejected,
+        file.parts.len(),
+        file.resumed_parts,
         a.out.display()
     );
     if stats.is_partial() {

@@ -199,11 +199,9 @@ pub fn scan_into(index_dir: &Path, inputs: &[PathBuf], results: &Path) {
     let index = Index::open(index_dir).expect("open index");
     let (inputs, _) = discover(inputs).expect("discover");
     let opts = ScanOptions::default();
-    let mut writer = ResultsWriter::create(results).expect("results writer");
-    let mut store = StoreWriter::create(results).expect("store writer");
-    let stats =
-        scan(&index, &inputs, &opts, &mut [&mut writer as &mut dyn Sink, &mut store], &Progress::default())
-            .expect("scan");
+    let mut writer = ResultsWriter::create(results, &index, &inputs, &opts).expect("results writer");
+    let todo = writer.todo().to_vec();
+    scan(&index, &todo, &opts, &mut [&mut writer as &mut dyn Sink], &Progress::default()).expect("scan");
     let run = RunInfo {
         exlibris_version: "test".into(),
         index_id: index.meta().index_id.clone(),
@@ -215,6 +213,6 @@ pub fn scan_into(index_dir: &Path, inputs: &[PathBuf], results: &Path) {
         threads: 1,
         started_unix: 1_700_000_000,
     };
-    writer.finish(&index, run, &stats).expect("finish results");
-    store.finish(&Results::read(results).expect("read results")).expect("finish store");
+    writer.finish(&index, run, Vec::new()).expect("finish results");
+    StoreWriter::build(&Results::read(results).expect("read results")).expect("build store");
 }

@@ -37,7 +37,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
 
 use exlibris_index::{Index, TextRegion};
-use exlibris_scan::{Document, Finding, Results, ScanError, Sink};
+use exlibris_scan::{Document, Finding, FindingRecord, Results, ScanError, Sink};
 use exlibris_text::{truncate_at_char, Span};
 
 /// File name of the store in a results directory.
@@ -246,6 +246,102 @@ impl StoreWriter {
             .at(&self.tmp)?;
         }
         self.in_batch += findings.len() as u64;
+        if self.in_batch >= BATCH {
+            self.conn.execute_batch("COMMIT; BEGIN").at(&self.tmp)?;
+            self.in_batch = 0;
+        }
+        Ok(())
+    }
+
+    /// Build the store of a published results directory from its files:
+    /// the findings with their excerpts as evidence. Being derived from the
+    /// published results, the store is the same after a resumed scan or a
+    /// merge as after one uninterrupted scan.
+    pub fn build(results: &Results) -> Result<PathBuf> {
+        let mut w = StoreWriter::create(&results.dir)?;
+        let works: HashMap<&str, u32> =
+            results.works.works.iter().enumerate().map(|(i, w)| (w.work_id.as_str(), i as u32)).collect();
+        let refused = |e: exlibris_scan::ScanError| StoreError::Refused {
+            path: results.dir.clone(),
+            reason: e.to_string(),
+        };
+        let mut group: Vec<FindingRecord> = Vec::new();
+        for rec in results.findings().map_err(refused)? {
+            let rec = rec.map_err(refused)?;
+            if group
+                .last()
+                .is_some_and(|g| (&g.doc_id, &g.source, g.record) != (&rec.doc_id, &rec.source, rec.record))
+            {
+                w.add_records(&group, &works)?;
+                group.clear();
+            }
+            group.push(rec);
+        }
+        if !group.is_empty() {
+            w.add_records(&group, &works)?;
+        }
+        w.finish(results)
+    }
+
+    /// The findings of one document, from `findings.jsonl`.
+    fn add_records(&mut self, recs: &[FindingRecord], works: &HashMap<&str, u32>) -> Result<()> {
+        let first = &recs[0];
+        let source = self.source_id(&first.source)?;
+        let domain = first.url.as_deref().and_then(url_domain);
+        let spans = exlibris_text::union_spans(
+            recs.iter().map(|f| Span { start: f.doc_start, end: f.doc_end }).collect(),
+        );
+        self.conn
+            .prepare_cached(
+                "INSERT INTO documents(doc_id, source_id, record, offset, url, domain, bytes, findings, finding_bytes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    first.doc_id,
+                    source,
+                    first.record as i64,
+                    first.offset as i64,
+                    first.url,
+                    domain,
+                    // The document's length is not in the findings: the end
+                    // of its last finding is what is known.
+                    recs.iter().map(|f| f.doc_end).max().unwrap_or(0) as i64,
+                    recs.len() as i64,
+                    spans.iter().map(|s| s.len()).sum::<u64>() as i64
+                ])
+            })
+            .at(&self.tmp)?;
+        let document = self.conn.last_insert_rowid();
+        for f in recs {
+            let Some(&work) = works.get(f.work_id.as_str()) else {
+                return Err(StoreError::Refused {
+                    path: self.tmp.clone(),
+                    reason: format!("finding of unknown work {:?}", f.work_id),
+                });
+            };
+            let mut st = self
+                .conn
+                .prepare_cached(
+                    "INSERT INTO findings(document, work_idx, doc_start, doc_end, work_start, work_end,
+                     words, score, doc_text, work_text) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )
+                .at(&self.tmp)?;
+            st.execute(params![
+                document,
+                work,
+                f.doc_start as i64,
+                f.doc_end as i64,
+                f.work_start as i64,
+                f.work_end as i64,
+                f.words,
+                f.score,
+                f.doc_excerpt,
+                f.work_excerpt
+            ])
+            .at(&self.tmp)?;
+        }
+        self.in_batch += recs.len() as u64;
         if self.in_batch >= BATCH {
             self.conn.execute_batch("COMMIT; BEGIN").at(&self.tmp)?;
             self.in_batch = 0;

@@ -7,6 +7,9 @@
 //!   order ([`ResultsWriter`] writes a results directory; [`CollectSink`]
 //!   keeps them in memory).
 //! - [`Coverage`] and [`ScanStats`] merge associatively across shards.
+//! - [`parts`]: a results directory is made of one self-describing part per
+//!   input, published as each input ends, so a killed scan resumes;
+//!   [`merge()`] combines results directories.
 //!
 //! ```no_run
 //! use exlibris_index::Index;
@@ -24,6 +27,8 @@ pub mod coverage;
 pub mod document;
 mod error;
 pub mod matcher;
+pub mod merge;
+pub mod parts;
 pub mod reader;
 pub mod results;
 mod scan;
@@ -34,8 +39,10 @@ pub use coverage::Coverage;
 pub use document::{Document, Origin, Rejection};
 pub use error::{Result, ScanError};
 pub use matcher::{Finding, MatchOptions, Matcher, Scratch};
+pub use merge::{merge, MergeSummary};
+pub use parts::{InputIdentity, PartManifest, PartSettings};
 pub use reader::{discover, CorpusReader, Fields, Input, ReadOptions};
-pub use results::{Results, ResultsWriter, RunInfo, StatsFile, WorkSummary, WorksFile};
+pub use results::{Results, ResultsWriter, RunInfo, StatsFile, WorkInfo, WorkSummary, WorksFile};
 pub use scan::{scan, Progress, ScanOptions};
 pub use sink::{CollectSink, CoverageSink, FindingRecord, FindingsWriter, Sink};
 pub use stats::ScanStats;

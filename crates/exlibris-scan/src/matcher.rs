@@ -98,7 +98,7 @@ const CHECKPOINT: u32 = 64;
 /// Fingerprints looked up together.
 const BATCH: usize = 512;
 /// Bytes of each side kept as an excerpt.
-pub const EXCERPT_BYTES: usize = 240;
+pub const EXCERPT_BYTES: usize = 2048;
 
 /// Per-thread scratch space, reused across documents.
 #[derive(Default)]

@@ -2,16 +2,19 @@
 //!
 //! ```text
 //! results/
-//!   findings.jsonl   one finding a line (FindingRecord)
+//!   parts/           one part per input file (see [`crate::parts`]), published as each input ends
+//!   findings.jsonl   one finding a line (FindingRecord): the parts' findings, in input order
 //!   works.json       coverage per work (WorksFile)
 //!   rejected.jsonl   every refused record, with file, record and reason
 //!   stats.json       counts, timings and the run's identity (StatsFile), written last
 //! ```
+//! The top-level files are made from the parts at the end ([`mod@crate::merge`]).
 //! Every file is written under a temporary name and renamed into place;
 //! `stats.json` goes last, so a directory without it is an interrupted run
-//! and is refused by readers.
+//! and is refused by readers. A rerun of an interrupted scan keeps the parts
+//! that are still valid ([`ResultsWriter::create`]).
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -23,11 +26,14 @@ use crate::coverage::Coverage;
 use crate::document::{Document, Rejection};
 use crate::error::{IoContext, Result, ScanError};
 use crate::matcher::{Finding, MatchOptions};
-use crate::sink::{CoverageSink, FindingsWriter, Sink};
+use crate::parts::{is_leftover, InputIdentity, PartManifest, PartSettings, PartWriter, PARTS_DIR};
+use crate::reader::{Input, SkippedFile};
+use crate::scan::ScanOptions;
+use crate::sink::Sink;
 use crate::stats::ScanStats;
 
-/// Version of the results layout.
-pub const RESULTS_VERSION: u32 = 1;
+/// Version of the results layout (2: with `parts/`).
+pub const RESULTS_VERSION: u32 = 2;
 /// Names of the files.
 pub const FINDINGS: &str = "findings.jsonl";
 /// Coverage per work.
@@ -71,7 +77,16 @@ pub struct StatsFile {
     pub run: RunInfo,
     /// False when records were rejected.
     pub complete: bool,
-    /// The counts.
+    /// The parts the results are made of, in order (ids in `parts/`).
+    #[serde(default)]
+    pub parts: Vec<String>,
+    /// Parts kept from an earlier, interrupted run rather than scanned.
+    #[serde(default)]
+    pub resumed_parts: u64,
+    /// The results directories this one was merged from (`exlibris merge`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<String>,
+    /// The counts (`seconds`: the time spent on the parts, summed).
     #[serde(flatten)]
     pub stats: ScanStats,
 }
@@ -138,13 +153,72 @@ pub struct WorksFile {
     pub coverage: Coverage,
 }
 
-impl WorksFile {
-    /// Summaries of every work of `index` from `coverage`.
-    pub fn new(index: &Index, mut coverage: Coverage) -> Self {
-        coverage.compact();
-        let works = index
+/// What `works.json` says about a work besides its coverage.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkInfo {
+    /// Work id.
+    pub work_id: String,
+    /// Title.
+    pub title: String,
+    /// Author.
+    pub author: String,
+    /// Year.
+    pub year: Option<i64>,
+    /// Rights.
+    pub rights: Option<String>,
+    /// ISBN.
+    pub isbn: Option<String>,
+    /// Bytes of the work's text.
+    pub bytes: u64,
+}
+
+impl WorkInfo {
+    /// Every work of `index`, in index order.
+    pub fn of_index(index: &Index) -> Vec<WorkInfo> {
+        index
             .works()
             .iter()
+            .map(|w| WorkInfo {
+                work_id: w.meta.id.clone(),
+                title: w.meta.title.clone(),
+                author: w.meta.author.clone(),
+                year: w.meta.year,
+                rights: w.meta.rights.clone(),
+                isbn: w.meta.isbn.clone(),
+                bytes: w.bytes,
+            })
+            .collect()
+    }
+
+    /// The works listed in a `works.json` (which lists every work of its index).
+    pub fn of_works_file(works: &WorksFile) -> Vec<WorkInfo> {
+        works
+            .works
+            .iter()
+            .map(|w| WorkInfo {
+                work_id: w.work_id.clone(),
+                title: w.title.clone(),
+                author: w.author.clone(),
+                year: w.year,
+                rights: w.rights.clone(),
+                isbn: w.isbn.clone(),
+                bytes: w.bytes,
+            })
+            .collect()
+    }
+}
+
+impl WorksFile {
+    /// Summaries of every work of `index` from `coverage`.
+    pub fn new(index: &Index, coverage: Coverage) -> Self {
+        Self::from_works(&index.meta().index_id, WorkInfo::of_index(index), coverage)
+    }
+
+    /// Summaries of `works` (every work of index `index_id`, in index order).
+    pub fn from_works(index_id: &str, works: Vec<WorkInfo>, mut coverage: Coverage) -> Self {
+        coverage.compact();
+        let works = works
+            .into_iter()
             .enumerate()
             .map(|(i, w)| {
                 let (documents, findings, ranges) = coverage.total(i as u32);
@@ -160,12 +234,12 @@ impl WorksFile {
                         .collect()
                 });
                 WorkSummary {
-                    work_id: w.meta.id.clone(),
-                    title: w.meta.title.clone(),
-                    author: w.meta.author.clone(),
-                    year: w.meta.year,
-                    rights: w.meta.rights.clone(),
-                    isbn: w.meta.isbn.clone(),
+                    work_id: w.work_id,
+                    title: w.title,
+                    author: w.author,
+                    year: w.year,
+                    rights: w.rights,
+                    isbn: w.isbn,
                     bytes: w.bytes,
                     coverage: if w.bytes > 0 { covered as f64 / w.bytes as f64 } else { 0.0 },
                     covered_bytes: covered,
@@ -179,69 +253,124 @@ impl WorksFile {
         WorksFile {
             format: "exlibris-works".into(),
             version: RESULTS_VERSION,
-            index_id: index.meta().index_id.clone(),
+            index_id: index_id.to_string(),
             works,
             coverage,
         }
     }
 }
 
-/// Writes a results directory as a scan runs.
+/// Writes a results directory as a scan runs: one part per input, then
+/// the top-level files from all parts.
+///
+/// [`ResultsWriter::create`] looks at the parts already in the directory:
+/// those of the same index, settings and unchanged input are kept, the
+/// others are redone, and leftovers of an interrupted part are removed. Scan
+/// only [`ResultsWriter::todo`], feeding this writer as a [`Sink`].
 pub struct ResultsWriter {
     dir: PathBuf,
-    findings: FindingsWriter<BufWriter<File>>,
-    rejected: BufWriter<File>,
-    coverage: CoverageSink,
+    index_id: String,
+    order: Vec<InputIdentity>,
+    kept: Vec<PartManifest>,
+    stale: Vec<(String, String)>,
+    todo: Vec<Input>,
+    writer: PartWriter,
 }
 
 impl ResultsWriter {
-    /// Start writing into `dir` (created if needed). Files of an earlier
-    /// run there are replaced only when this one completes.
-    pub fn create(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).at(dir)?;
-        let fp = dir.join(format!("{FINDINGS}.tmp"));
-        let rp = dir.join(format!("{REJECTED}.tmp"));
-        let findings = FindingsWriter::new(BufWriter::new(File::create(&fp).at(&fp)?), &fp);
-        let rejected = BufWriter::new(File::create(&rp).at(&rp)?);
-        Ok(ResultsWriter { dir: dir.to_path_buf(), findings, rejected, coverage: CoverageSink::default() })
+    /// Start writing a scan of `inputs` into `dir` (created if needed).
+    /// Top-level files of an earlier run there are replaced only when this
+    /// one completes.
+    pub fn create(dir: &Path, index: &Index, inputs: &[Input], opts: &ScanOptions) -> Result<Self> {
+        let parts = dir.join(PARTS_DIR);
+        std::fs::create_dir_all(&parts).at(&parts)?;
+        for e in std::fs::read_dir(&parts).at(&parts)? {
+            let e = e.at(&parts)?;
+            if is_leftover(&e.file_name().to_string_lossy()) {
+                std::fs::remove_file(e.path()).at(&e.path())?;
+            }
+        }
+        let index_id = index.meta().index_id.clone();
+        let settings = PartSettings::new(index, opts);
+        let (mut order, mut kept, mut stale, mut todo, mut todo_ids) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut seen = std::collections::HashSet::new();
+        for input in inputs {
+            let identity = InputIdentity::of(input);
+            let id = identity.part_id();
+            if !seen.insert(id.clone()) {
+                continue; // an input named twice is scanned once
+            }
+            order.push(identity.clone());
+            let mp = PartManifest::path(&parts, &id);
+            if mp.exists() {
+                let verdict = PartManifest::read(&parts, &id).and_then(|m| {
+                    m.verify(&parts)?;
+                    Ok(m)
+                });
+                let reason = match verdict {
+                    Ok(m) => match m.stale_reason(&index_id, &settings, &identity) {
+                        None => {
+                            kept.push(m);
+                            continue;
+                        }
+                        Some(r) => r,
+                    },
+                    Err(e) => e.to_string(),
+                };
+                stale.push((identity.path.clone(), reason));
+                std::fs::remove_file(&mp).at(&mp)?;
+            }
+            todo.push(input.clone());
+            todo_ids.push(identity);
+        }
+        let writer = PartWriter::new(&parts, &index_id, settings, todo_ids);
+        Ok(ResultsWriter { dir: dir.to_path_buf(), index_id, order, kept, stale, todo, writer })
     }
 
-    /// Publish: coverage, findings, rejections, then `stats.json`.
-    pub fn finish(self, index: &Index, run: RunInfo, stats: &ScanStats) -> Result<StatsFile> {
-        let dir = self.dir;
-        let fp_tmp = dir.join(format!("{FINDINGS}.tmp"));
-        let rp_tmp = dir.join(format!("{REJECTED}.tmp"));
-        let f = self.findings.into_inner()?.into_inner().map_err(|e| e.into_error()).at(&fp_tmp)?;
-        f.sync_all().at(&fp_tmp)?;
-        let r = self.rejected.into_inner().map_err(|e| e.into_error()).at(&rp_tmp)?;
-        r.sync_all().at(&rp_tmp)?;
-        let _ = std::fs::remove_file(dir.join(STATS)); // the old run is no longer complete
-        let works = WorksFile::new(index, self.coverage.coverage);
-        write_json(&dir.join(WORKS), &works)?;
-        std::fs::rename(&fp_tmp, dir.join(FINDINGS)).at(&dir.join(FINDINGS))?;
-        std::fs::rename(&rp_tmp, dir.join(REJECTED)).at(&dir.join(REJECTED))?;
-        let file = StatsFile {
-            format: "exlibris-stats".into(),
-            version: RESULTS_VERSION,
-            run,
-            complete: !stats.is_partial(),
-            stats: stats.clone(),
-        };
-        write_json(&dir.join(STATS), &file)?;
-        Ok(file)
+    /// The inputs to scan, in order: those without a valid part.
+    pub fn todo(&self) -> &[Input] {
+        &self.todo
+    }
+
+    /// Parts kept from an earlier run.
+    pub fn kept(&self) -> usize {
+        self.kept.len()
+    }
+
+    /// Parts found but redone: (input, why).
+    pub fn stale(&self) -> &[(String, String)] {
+        &self.stale
+    }
+
+    /// Publish the top-level files from every part, in input order.
+    pub fn finish(self, index: &Index, run: RunInfo, skipped: Vec<SkippedFile>) -> Result<StatsFile> {
+        let mut done: std::collections::HashMap<String, PartManifest> =
+            self.kept.into_iter().chain(self.writer.published).map(|m| (m.part_id.clone(), m)).collect();
+        let resumed = self.order.len() as u64 - self.todo.len() as u64;
+        let mut parts = Vec::with_capacity(self.order.len());
+        for identity in &self.order {
+            let id = identity.part_id();
+            let m = done.remove(&id).ok_or_else(|| ScanError::Results {
+                path: self.dir.clone(),
+                reason: format!("part {id} of {} was not written", identity.path),
+            })?;
+            parts.push(m);
+        }
+        let works = WorkInfo::of_index(index);
+        crate::merge::publish(&self.dir, &self.index_id, works, &parts, run, skipped, resumed, Vec::new())
     }
 }
 
 impl Sink for ResultsWriter {
     fn document(&mut self, doc: &Document, findings: &[Finding], index: &Index) -> Result<bool> {
-        self.findings.document(doc, findings, index)?;
-        self.coverage.document(doc, findings, index)
+        self.writer.document(doc, findings, index)
     }
     fn rejected(&mut self, r: &Rejection) -> Result<bool> {
-        let p = self.dir.join(format!("{REJECTED}.tmp"));
-        serde_json::to_writer(&mut self.rejected, r).map_err(std::io::Error::from).at(&p)?;
-        self.rejected.write_all(b"\n").at(&p)?;
-        Ok(true)
+        self.writer.rejected(r)
+    }
+    fn input_done(&mut self, input: &Input, stats: &ScanStats) -> Result<bool> {
+        self.writer.input_done(input, stats)
     }
 }
 
@@ -275,10 +404,10 @@ impl Results {
         }
         let stats: StatsFile = serde_json::from_slice(&std::fs::read(&sp).at(&sp)?)
             .map_err(|e| bad(sp.clone(), e.to_string()))?;
-        if stats.version != RESULTS_VERSION {
+        if !(1..=RESULTS_VERSION).contains(&stats.version) {
             return Err(bad(
                 sp,
-                format!("results version {} (this build reads {RESULTS_VERSION})", stats.version),
+                format!("results version {} (this build reads 1 to {RESULTS_VERSION})", stats.version),
             ));
         }
         let wp = dir.join(WORKS);

@@ -2,9 +2,9 @@
 //!
 //! One thread reads the inputs and cuts the record stream into batches; the
 //! rayon pool decodes and matches a batch's records in parallel; the calling
-//! thread hands each outcome to the sinks in input order. Results are
-//! therefore identical whatever the thread count, and memory is bounded by
-//! two batches in flight plus the index.
+//! thread hands each outcome to the sinks in input order, and says where
+//! each input ends. Results are therefore identical whatever the thread
+//! count, and memory is bounded by two batches in flight plus the index.
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
@@ -54,7 +54,18 @@ fn payload_len(r: &RawRecord) -> u64 {
     r.payload.stored_len()
 }
 
+/// Records of one or more inputs, and where inputs end among them.
+struct Batch {
+    records: Vec<RawRecord>,
+    /// `(n, input)`: input `input` ends after the batch's first `n` records.
+    ends: Vec<(usize, usize)>,
+}
+
 /// Scan `inputs` against `index`, pushing results into `sinks`.
+///
+/// Besides the records, the sinks learn where each input ends
+/// ([`Sink::input_done`], with that input's own counts), so that results
+/// can be published per input and a killed scan resumed.
 pub fn scan(
     index: &Index,
     inputs: &[Input],
@@ -65,46 +76,50 @@ pub fn scan(
     let started = std::time::Instant::now();
     let matcher = Matcher::new(index, opts.matching.clone());
     let batch_bytes = if opts.batch_bytes == 0 { 16 << 20 } else { opts.batch_bytes };
+    // Each input's counts are added when it ends, so files are listed in
+    // input order, also those with no records.
     let mut stats = ScanStats::default();
-    for input in inputs {
-        stats.file(&input.path.display().to_string());
-    }
-    let (tx, rx) = sync_channel::<Vec<RawRecord>>(2);
+    let (tx, rx) = sync_channel::<Batch>(2);
     std::thread::scope(|scope| -> Result<()> {
         let reader = scope.spawn(move || -> Result<()> {
-            let mut batch = Vec::new();
+            let mut batch = Batch { records: Vec::new(), ends: Vec::new() };
             let mut size = 0usize;
-            for input in inputs {
-                let mut r = match open(input, &opts.read) {
-                    Ok(r) => r,
+            for (i, input) in inputs.iter().enumerate() {
+                match open(input, &opts.read) {
+                    Ok(mut r) => {
+                        while let Some(rec) = r.next_record()? {
+                            let n = payload_len(&rec) as usize;
+                            progress.bytes.fetch_add(n as u64, Ordering::Relaxed);
+                            size += n;
+                            batch.records.push(rec);
+                            if size >= batch_bytes || batch.records.len() >= 65536 {
+                                size = 0;
+                                let full = std::mem::replace(
+                                    &mut batch,
+                                    Batch { records: Vec::new(), ends: Vec::new() },
+                                );
+                                if tx.send(full).is_err() {
+                                    return Ok(()); // the consumer stopped
+                                }
+                            }
+                        }
+                    }
                     Err(e) => {
                         let file: Arc<str> = input.path.display().to_string().into();
                         let origin = Origin { file, record: 0, offset: 0 };
                         let reason = format!("cannot open: {e}");
                         let rej = Rejection { origin: origin.clone(), id: None, reason };
-                        batch.push(RawRecord { origin, payload: Payload::Refused(rej) });
-                        continue;
-                    }
-                };
-                while let Some(rec) = r.next_record()? {
-                    let n = payload_len(&rec) as usize;
-                    progress.bytes.fetch_add(n as u64, Ordering::Relaxed);
-                    size += n;
-                    batch.push(rec);
-                    if size >= batch_bytes || batch.len() >= 65536 {
-                        size = 0;
-                        if tx.send(std::mem::take(&mut batch)).is_err() {
-                            return Ok(()); // the consumer stopped
-                        }
+                        batch.records.push(RawRecord { origin, payload: Payload::Refused(rej) });
                     }
                 }
+                batch.ends.push((batch.records.len(), i));
             }
-            if !batch.is_empty() {
+            if !batch.records.is_empty() || !batch.ends.is_empty() {
                 let _ = tx.send(batch);
             }
             Ok(())
         });
-        let consumed = consume(&rx, &matcher, opts, sinks, &mut stats, progress);
+        let consumed = consume(&rx, &matcher, inputs, opts, sinks, &mut stats, progress);
         drop(rx);
         let read = reader.join().expect("reader thread panicked");
         consumed?;
@@ -115,17 +130,66 @@ pub fn scan(
     Ok(stats)
 }
 
+/// The consumer's state: counts of the input under way, summed into the
+/// total when it ends.
+struct Tally<'a> {
+    inputs: &'a [Input],
+    total: &'a mut ScanStats,
+    index: std::collections::HashMap<String, usize>,
+    part: ScanStats,
+    since: std::time::Instant,
+}
+
+impl Tally<'_> {
+    /// Input `i` ended: tell the sinks, add its counts to the total.
+    fn input_done(&mut self, i: usize, sinks: &mut [&mut dyn Sink]) -> Result<bool> {
+        let input = &self.inputs[i];
+        self.part.file(&input.path.display().to_string());
+        self.part.seconds = self.since.elapsed().as_secs_f64();
+        self.since = std::time::Instant::now();
+        let part = std::mem::take(&mut self.part);
+        self.total.add_indexed(&part, &mut self.index);
+        for s in sinks.iter_mut() {
+            if !s.input_done(input, &part)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
 fn consume(
-    rx: &std::sync::mpsc::Receiver<Vec<RawRecord>>,
+    rx: &std::sync::mpsc::Receiver<Batch>,
     matcher: &Matcher<'_>,
+    inputs: &[Input],
     opts: &ScanOptions,
     sinks: &mut [&mut dyn Sink],
-    stats: &mut ScanStats,
+    total: &mut ScanStats,
     progress: &Progress,
 ) -> Result<()> {
     let fields = &opts.read.fields;
+    let index = total.file_index();
+    let mut tally =
+        Tally { inputs, total, index, part: ScanStats::default(), since: std::time::Instant::now() };
+    let finished = consume_batches(rx, matcher, opts, sinks, &mut tally, progress, fields);
+    // Stopped inside an input: its counts so far still belong to the total.
+    let rest = std::mem::take(&mut tally.part);
+    tally.total.add_indexed(&rest, &mut tally.index);
+    finished
+}
+
+fn consume_batches(
+    rx: &std::sync::mpsc::Receiver<Batch>,
+    matcher: &Matcher<'_>,
+    opts: &ScanOptions,
+    sinks: &mut [&mut dyn Sink],
+    tally: &mut Tally<'_>,
+    progress: &Progress,
+    fields: &crate::reader::Fields,
+) -> Result<()> {
     for batch in rx {
         let outcomes: Vec<Result<Outcome>> = batch
+            .records
             .into_par_iter()
             .map_init(Scratch::default, |scratch, raw| {
                 let bytes = payload_len(&raw);
@@ -139,8 +203,15 @@ fn consume(
                 }
             })
             .collect();
-        for o in outcomes {
+        let mut ends = batch.ends.into_iter().peekable();
+        for (n, o) in outcomes.into_iter().enumerate() {
+            while let Some((_, i)) = ends.next_if(|&(at, _)| at == n) {
+                if !tally.input_done(i, sinks)? {
+                    return Ok(());
+                }
+            }
             progress.records.fetch_add(1, Ordering::Relaxed);
+            let stats = &mut tally.part;
             match o? {
                 Outcome::Scanned(doc, findings, bytes) => {
                     stats.documents_read += 1;
@@ -178,6 +249,11 @@ fn consume(
                         }
                     }
                 }
+            }
+        }
+        for (_, i) in ends {
+            if !tally.input_done(i, sinks)? {
+                return Ok(());
             }
         }
     }

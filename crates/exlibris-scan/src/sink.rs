@@ -2,8 +2,9 @@
 //!
 //! The scanner calls [`Sink::document`] for every scanned document with its
 //! findings, in input order whatever the thread count, and
-//! [`Sink::rejected`] for every refused record. A sink returns `false` to
-//! stop the scan early.
+//! [`Sink::rejected`] for every refused record, then [`Sink::input_done`]
+//! when the last record of an input file has been handed over. A sink
+//! returns `false` to stop the scan early.
 use std::io::Write;
 
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,8 @@ use crate::coverage::Coverage;
 use crate::document::{Document, Rejection};
 use crate::error::{IoContext, Result};
 use crate::matcher::{Finding, EXCERPT_BYTES};
+use crate::reader::Input;
+use crate::stats::ScanStats;
 
 /// Receives the results of a scan.
 pub trait Sink {
@@ -21,6 +24,11 @@ pub trait Sink {
     fn document(&mut self, doc: &Document, findings: &[Finding], index: &Index) -> Result<bool>;
     /// A record that was refused.
     fn rejected(&mut self, _rejection: &Rejection) -> Result<bool> {
+        Ok(true)
+    }
+    /// Every record of `input` has been handed over; `stats` are its counts
+    /// alone. Called in input order, also for an input with no records.
+    fn input_done(&mut self, _input: &Input, _stats: &ScanStats) -> Result<bool> {
         Ok(true)
     }
 }

@@ -1,4 +1,5 @@
 //! Counts of a scan, summed across files and shards.
+use std::collections::HashMap;
 use std::ops::AddAssign;
 
 use serde::{Deserialize, Serialize};
@@ -103,8 +104,15 @@ impl ScanStats {
     }
 }
 
-impl AddAssign<&ScanStats> for ScanStats {
-    fn add_assign(&mut self, o: &ScanStats) {
+impl ScanStats {
+    /// Where each file is in `files`, for [`ScanStats::add_indexed`].
+    pub(crate) fn file_index(&self) -> HashMap<String, usize> {
+        self.files.iter().enumerate().map(|(i, f)| (f.path.clone(), i)).collect()
+    }
+
+    /// `self += o`, with `index` (from [`ScanStats::file_index`], kept up to
+    /// date here) so that summing n parts costs O(n), not O(n²).
+    pub(crate) fn add_indexed(&mut self, o: &ScanStats, index: &mut HashMap<String, usize>) {
         self.documents_read += o.documents_read;
         self.documents_scanned += o.documents_scanned;
         self.documents_rejected += o.documents_rejected;
@@ -114,20 +122,83 @@ impl AddAssign<&ScanStats> for ScanStats {
         self.documents_with_findings += o.documents_with_findings;
         self.bytes_in_findings += o.bytes_in_findings;
         self.seconds += o.seconds;
+        // Files keep the order of their first appearance: a sum of parts in
+        // input order lists them in input order, and adding is associative.
         for f in &o.files {
-            let mine = self.file(&f.path);
+            let i = *index.entry(f.path.clone()).or_insert_with(|| {
+                self.files.push(FileStats { path: f.path.clone(), ..Default::default() });
+                self.files.len() - 1
+            });
+            let mine = &mut self.files[i];
             mine.records += f.records;
             mine.scanned += f.scanned;
             mine.rejected += f.rejected;
             mine.bytes += f.bytes;
             mine.findings += f.findings;
         }
-        self.files.sort_by(|a, b| a.path.cmp(&b.path));
-        self.skipped_files.extend(o.skipped_files.iter().cloned());
+        for s in &o.skipped_files {
+            if !self.skipped_files.contains(s) {
+                self.skipped_files.push(s.clone());
+            }
+        }
         for r in &o.rejections {
             if self.rejections.len() < MAX_LISTED_REJECTIONS {
                 self.rejections.push(r.clone());
             }
         }
+    }
+
+    /// The sum of `parts`, in order.
+    pub fn sum<'a>(parts: impl IntoIterator<Item = &'a ScanStats>) -> ScanStats {
+        let mut total = ScanStats::default();
+        let mut index = HashMap::new();
+        for p in parts {
+            total.add_indexed(p, &mut index);
+        }
+        total
+    }
+}
+
+impl AddAssign<&ScanStats> for ScanStats {
+    fn add_assign(&mut self, o: &ScanStats) {
+        let mut index = self.file_index();
+        self.add_indexed(o, &mut index);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(path: &str, scanned: u64, rejected: u64) -> ScanStats {
+        let mut s = ScanStats {
+            documents_read: scanned + rejected,
+            documents_scanned: scanned,
+            documents_rejected: rejected,
+            findings: scanned * 2,
+            ..Default::default()
+        };
+        let f = s.file(path);
+        f.records = scanned + rejected;
+        f.scanned = scanned;
+        f.rejected = rejected;
+        s
+    }
+
+    #[test]
+    fn adding_is_associative_and_keeps_first_appearance_order() {
+        let (a, b, c) = (part("z", 1, 0), part("a", 2, 1), part("z", 3, 0));
+        let mut left = a.clone();
+        left += &b;
+        left += &c;
+        let mut bc = b.clone();
+        bc += &c;
+        let mut right = a.clone();
+        right += &bc;
+        assert_eq!(left, right);
+        assert_eq!(left, ScanStats::sum([&a, &b, &c]));
+        assert_eq!(left.files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), ["z", "a"]);
+        assert_eq!(left.files[0].scanned, 4);
+        assert!(left.reconciles());
     }
 }
