@@ -14,11 +14,18 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Test whether a language model read a given work.
+    #[cfg(feature = "probe")]
+    Probe(cmd::probe::Args),
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result: anyhow::Result<ExitCode> = match cli.command {};
+    let result: anyhow::Result<ExitCode> = match cli.command {
+        #[cfg(feature = "probe")]
+        Command::Probe(args) => cmd::probe::run(args),
+    };
     match result {
         Ok(code) => code,
         Err(err) => {

@@ -1,1 +1,3 @@
 //! Subcommands.
+#[cfg(feature = "probe")]
+pub mod probe;
