@@ -59,7 +59,11 @@ pub fn load(path: &Path, device: &Device) -> Result<(Llama, Option<Tokenizer>)> 
         .get(&key("rope.freq_base"))
         .and_then(|v| v.to_f32().ok())
         .unwrap_or(10000.0);
-    if n_head == 0 || n_kv_head == 0 || !n_head.is_multiple_of(n_kv_head) || !hidden.is_multiple_of(n_head) {
+    if n_head == 0
+        || n_kv_head == 0
+        || !n_head.is_multiple_of(n_kv_head)
+        || !hidden.is_multiple_of(n_head)
+    {
         return Err(Error::corrupt(
             path,
             format!("inconsistent heads: {n_head} query, {n_kv_head} key/value, width {hidden}"),

@@ -292,6 +292,36 @@ mod tests {
         }
     }
 
+    /// GGUF converters permute Q/K rows so that adjacent-pair RoPE equals
+    /// Hugging Face's half-split RoPE; check both paths agree.
+    #[test]
+    fn interleaved_rope_on_permuted_weights_matches_half_rope() {
+        let hf = tiny(false);
+        let hd = hf.cfg.head_dim();
+        let permute = |w: &Tensor| -> Tensor {
+            let rows = w.dim(0).unwrap();
+            let idx: Vec<u32> = (0..rows)
+                .map(|r| {
+                    let (h, i) = (r / hd, r % hd);
+                    (h * hd + if i % 2 == 0 { i / 2 } else { hd / 2 + i / 2 }) as u32
+                })
+                .collect();
+            w.index_select(&Tensor::new(idx, &Device::Cpu).unwrap(), 0)
+                .unwrap()
+        };
+        let mut gg = hf.clone();
+        gg.cfg.rope_interleaved = true;
+        for b in &mut gg.blocks {
+            b.wq = permute(&b.wq);
+            b.wk = permute(&b.wk);
+        }
+        let toks = Tensor::new(&[[3u32, 1, 4, 1, 5, 9, 2, 6]], &Device::Cpu).unwrap();
+        let a = hf.hidden_states(&toks).unwrap();
+        let b = gg.hidden_states(&toks).unwrap();
+        let diff = (a - b).unwrap().abs().unwrap().max_all().unwrap();
+        assert!(diff.to_scalar::<f32>().unwrap() < 1e-4);
+    }
+
     #[test]
     fn batched_windows_match_single_windows() {
         let m = tiny(true);

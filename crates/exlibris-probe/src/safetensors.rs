@@ -108,7 +108,11 @@ fn llama(cfg: &Value, w: &mut Weights, path: &Path) -> Result<Llama> {
     let n_layer = num(cfg, "num_hidden_layers", path)?;
     let vocab = num(cfg, "vocab_size", path)?;
     let ff = num(cfg, "intermediate_size", path)?;
-    if n_head == 0 || n_kv_head == 0 || !n_head.is_multiple_of(n_kv_head) || !hidden.is_multiple_of(n_head) {
+    if n_head == 0
+        || n_kv_head == 0
+        || !n_head.is_multiple_of(n_kv_head)
+        || !hidden.is_multiple_of(n_head)
+    {
         return Err(Error::corrupt(path, "inconsistent head counts"));
     }
     let kv = n_kv_head * (hidden / n_head);

@@ -150,6 +150,13 @@ impl Tokenizer {
         })
     }
 
+    /// Writes the tokenizer as a Hugging Face `tokenizer.json`.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        self.inner
+            .save(path, false)
+            .map_err(|e| Error::tokenizer(path, e))
+    }
+
     /// Turns ids back into text.
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
         self.inner

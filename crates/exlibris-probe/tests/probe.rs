@@ -235,3 +235,182 @@ fn truncated_gguf_is_reported_as_corrupt() {
         );
     }
 }
+
+// ---- Synthetic checkpoints: no network needed. ----
+
+mod synthetic {
+    use std::collections::HashMap;
+    use std::path::Path;
+
+    use candle_core::quantized::gguf_file::{self, Value};
+    use candle_core::quantized::{GgmlDType, QTensor};
+    use candle_core::Tensor;
+    use exlibris_probe::tokenizer::{GgufVocab, Tokenizer};
+    use exlibris_probe::{Device, Error, LanguageModel};
+
+    const TOKENS: [&str; 14] = [
+        "H", "e", "l", "o", "Ġ", "w", "r", "d", "He", "ll", "Hell", "Hello", "Ġw", "<|s|>",
+    ];
+
+    fn vocab() -> GgufVocab {
+        GgufVocab {
+            model: "gpt2".into(),
+            pre: None,
+            tokens: TOKENS.iter().map(|s| s.to_string()).collect(),
+            merges: ["H e", "l l", "He ll", "Hell o", "Ġ w"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            token_types: vec![1; 14],
+            bos: None,
+        }
+    }
+
+    fn r(shape: &[usize]) -> Tensor {
+        Tensor::randn(0f32, 0.2, shape, &Device::Cpu).unwrap()
+    }
+
+    fn write_dir(dir: &Path, config: serde_json::Value, tensors: HashMap<String, Tensor>) {
+        std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+        candle_core::safetensors::save(&tensors, dir.join("model.safetensors")).unwrap();
+        Tokenizer::from_gguf_vocab(&vocab(), Path::new("toy"))
+            .unwrap()
+            .save(&dir.join("tokenizer.json"))
+            .unwrap();
+    }
+
+    fn score_hello(m: &LanguageModel) {
+        let ids = m.tokenizer().encode("Hello world Hello world").unwrap().ids;
+        let st = m.window_stats(&[&ids], 0).unwrap();
+        assert_eq!(st[0].len(), ids.len() - 1);
+        assert!(st[0].iter().all(|s| s.logp < 0.0 && s.logp.is_finite()));
+    }
+
+    #[test]
+    fn llama_safetensors_checkpoint_loads_and_scores() {
+        let dir = tempfile::tempdir().unwrap();
+        let (h, ff, v) = (16, 32, 14);
+        let mut t = HashMap::new();
+        t.insert("model.embed_tokens.weight".to_string(), r(&[v, h]));
+        t.insert(
+            "model.norm.weight".to_string(),
+            Tensor::ones(h, candle_core::DType::F32, &Device::Cpu).unwrap(),
+        );
+        for (name, shape) in [
+            ("input_layernorm", vec![h]),
+            ("post_attention_layernorm", vec![h]),
+            ("self_attn.q_proj", vec![h, h]),
+            ("self_attn.k_proj", vec![8, h]),
+            ("self_attn.v_proj", vec![8, h]),
+            ("self_attn.o_proj", vec![h, h]),
+            ("mlp.gate_proj", vec![ff, h]),
+            ("mlp.up_proj", vec![ff, h]),
+            ("mlp.down_proj", vec![h, ff]),
+        ] {
+            t.insert(format!("model.layers.0.{name}.weight"), r(&shape));
+        }
+        let cfg = serde_json::json!({"model_type": "llama", "hidden_size": h, "num_attention_heads": 4,
+            "num_key_value_heads": 2, "num_hidden_layers": 1, "vocab_size": v, "intermediate_size": ff,
+            "max_position_embeddings": 64, "tie_word_embeddings": true});
+        write_dir(dir.path(), cfg, t);
+        let m = LanguageModel::load(dir.path(), None, &Device::Cpu).unwrap();
+        assert_eq!(m.info().architecture, "llama");
+        score_hello(&m);
+    }
+
+    fn gpt2_tensors(h: usize, v: usize, pos: usize) -> HashMap<String, Tensor> {
+        let mut t = HashMap::new();
+        t.insert("wte.weight".to_string(), r(&[v, h]));
+        t.insert("wpe.weight".to_string(), r(&[pos, h]));
+        for n in ["ln_f", "h.0.ln_1", "h.0.ln_2"] {
+            t.insert(format!("{n}.weight"), r(&[h]));
+            t.insert(format!("{n}.bias"), r(&[h]));
+        }
+        for (n, i, o) in [
+            ("attn.c_attn", h, 3 * h),
+            ("attn.c_proj", h, h),
+            ("mlp.c_fc", h, 4 * h),
+            ("mlp.c_proj", 4 * h, h),
+        ] {
+            t.insert(format!("h.0.{n}.weight"), r(&[i, o]));
+            t.insert(format!("h.0.{n}.bias"), r(&[o]));
+        }
+        t
+    }
+
+    fn gpt2_config(v: usize) -> serde_json::Value {
+        serde_json::json!({"model_type": "gpt2", "n_embd": 16, "n_head": 4, "n_layer": 1, "vocab_size": v, "n_positions": 32})
+    }
+
+    #[test]
+    fn gpt2_safetensors_checkpoint_loads_and_scores() {
+        let dir = tempfile::tempdir().unwrap();
+        write_dir(dir.path(), gpt2_config(14), gpt2_tensors(16, 14, 32));
+        let m =
+            LanguageModel::load(&dir.path().join("model.safetensors"), None, &Device::Cpu).unwrap();
+        assert_eq!(m.info().architecture, "gpt2");
+        score_hello(&m);
+        // Causality: a window's prefix scores the same alone.
+        let ids = m.tokenizer().encode("Hello world Hello").unwrap().ids;
+        let full = m.window_stats(&[&ids], 0).unwrap().remove(0);
+        let part = m.window_stats(&[&ids[..3]], 0).unwrap().remove(0);
+        assert!((full[1].logp - part[1].logp).abs() < 1e-5);
+    }
+
+    #[test]
+    fn a_tokenizer_of_another_model_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        write_dir(dir.path(), gpt2_config(200), gpt2_tensors(16, 200, 32));
+        let err = LanguageModel::load(dir.path(), None, &Device::Cpu)
+            .err()
+            .unwrap();
+        assert!(matches!(err, Error::Tokenizer { .. }), "{err}");
+        assert!(err.to_string().contains("do not belong together"), "{err}");
+    }
+
+    #[test]
+    fn unknown_architectures_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        write_dir(
+            dir.path(),
+            serde_json::json!({"model_type": "mamba"}),
+            gpt2_tensors(16, 14, 32),
+        );
+        let err = LanguageModel::load(dir.path(), None, &Device::Cpu)
+            .err()
+            .unwrap();
+        assert!(
+            matches!(err, Error::UnknownArchitecture { ref architecture, .. } if architecture == "mamba"),
+            "{err}"
+        );
+
+        let path = dir.path().join("m.gguf");
+        let q = QTensor::quantize(&r(&[14, 16]), GgmlDType::F32).unwrap();
+        let arch = Value::String("mamba".into());
+        let mut f = std::fs::File::create(&path).unwrap();
+        gguf_file::write(
+            &mut f,
+            &[("general.architecture", &arch)],
+            &[("token_embd.weight", &q)],
+        )
+        .unwrap();
+        drop(f);
+        let err = LanguageModel::load(&path, None, &Device::Cpu)
+            .err()
+            .unwrap();
+        assert!(matches!(err, Error::UnknownArchitecture { .. }), "{err}");
+    }
+
+    #[test]
+    fn corrupt_safetensors_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        write_dir(dir.path(), gpt2_config(14), gpt2_tensors(16, 14, 32));
+        let p = dir.path().join("model.safetensors");
+        let bytes = std::fs::read(&p).unwrap();
+        std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
+        let err = LanguageModel::load(dir.path(), None, &Device::Cpu)
+            .err()
+            .unwrap();
+        assert!(matches!(err, Error::CorruptModel { .. }), "{err}");
+    }
+}
