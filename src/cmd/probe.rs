@@ -114,10 +114,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let html = args.out.join("probe.html");
     std::fs::write(&html, result.html_fragment()).with_context(|| html.display().to_string())?;
     eprintln!(
-        "{} tokens in {:.1}s ({:.0} tokens/s); wrote {}",
+        "{} tokens in {:.1}s ({:.0} tokens/s; blocks {:.1}s, head {:.1}s); wrote {}",
         result.timing.tokens,
         result.timing.seconds,
         result.timing.tokens_per_second,
+        result.timing.forward_secs,
+        result.timing.head_secs,
         json.display()
     );
     println!("{:?}: {}", result.verdict.label, result.verdict.reason);

@@ -20,6 +20,8 @@ pub struct InferenceConfig {
     pub alpha: f64,
     /// Fewest reference passages for a verdict (half are used for the test).
     pub min_reference: usize,
+    /// Fewest blocks per set in each half.
+    pub min_blocks: usize,
     /// Blind AUROC at or above which the sets are deemed to differ in kind…
     pub blind_floor: f64,
     /// …unless the model's AUROC beats the blind one by more than this.
@@ -33,6 +35,7 @@ impl Default for InferenceConfig {
         InferenceConfig {
             alpha: 0.01,
             min_reference: 20,
+            min_blocks: 3,
             blind_floor: 0.6,
             blind_margin: 0.05,
             seed: 0x5eed,
@@ -63,6 +66,8 @@ pub struct DatasetInference {
     pub n_suspect: (usize, usize),
     /// Reference passages in the fitting / testing halves.
     pub n_reference: (usize, usize),
+    /// Blocks (suspect, reference) in the testing half: the t-test's samples.
+    pub n_blocks: (usize, usize),
     /// The Welch test on the combined score.
     pub welch: Option<Welch>,
     /// AUROC of the combined score on the testing half.
@@ -96,16 +101,32 @@ fn no_verdict(reason: String) -> Verdict {
     }
 }
 
-/// Decides. `features` are oriented so that higher means "member";
-/// `texts` are the passages' words, for the blind baseline and the
-/// language check.
-pub fn verdict(
-    suspect: &[Vec<f64>],
-    suspect_texts: &[&str],
-    reference: &[Vec<f64>],
-    reference_texts: &[&str],
-    cfg: &InferenceConfig,
-) -> Verdict {
+/// One side of the test: per passage, its oriented features (higher means
+/// "member"), its words (for the blind baseline and the language check),
+/// and the block it belongs to.
+///
+/// Passages of one block (neighbours in a text, or one chapter) share
+/// topic and style, so they are not independent: blocks go to one half
+/// whole, and the t-test compares block means. With one passage per block
+/// this is the plain passage-level test.
+#[derive(Debug, Clone, Default)]
+pub struct Passages<'a> {
+    /// Oriented score features.
+    pub features: Vec<Vec<f64>>,
+    /// The passages' text.
+    pub texts: Vec<&'a str>,
+    /// Block id of each passage.
+    pub blocks: Vec<usize>,
+}
+
+impl Passages<'_> {
+    fn len(&self) -> usize {
+        self.features.len()
+    }
+}
+
+/// Decides whether `suspect` looks like training data next to `reference`.
+pub fn verdict(suspect: &Passages, reference: &Passages, cfg: &InferenceConfig) -> Verdict {
     if reference.len() < cfg.min_reference {
         return no_verdict(format!(
             "{} reference passages; at least {} are needed for the test to have power (give more or longer unseen texts)",
@@ -116,32 +137,54 @@ pub fn verdict(
     if suspect.len() < 4 {
         return no_verdict(format!("only {} suspect passages", suspect.len()));
     }
-    let overlap = common_word_overlap(suspect_texts, reference_texts);
+    let overlap = common_word_overlap(&suspect.texts, &reference.texts);
     if overlap < 0.2 {
         return no_verdict(format!(
             "the reference passages do not look like the same language as the work (overlap of their 50 commonest words: {overlap:.2}); dataset inference needs references of the same kind"
         ));
     }
     let mut rng = SplitMix(cfg.seed);
-    let (sa, sb) = halves(suspect.len(), &mut rng);
-    let (ra, rb) = halves(reference.len(), &mut rng);
-    let pick = |v: &[Vec<f64>], ix: &[usize]| ix.iter().map(|&i| v[i].clone()).collect::<Vec<_>>();
-    let (xa_s, xa_r) = (pick(suspect, &sa), pick(reference, &ra));
-    let x: Vec<Vec<f64>> = xa_s.iter().chain(&xa_r).cloned().collect();
-    let y: Vec<bool> = (0..x.len()).map(|i| i < xa_s.len()).collect();
+    let (sa, sb) = halves(&suspect.blocks, &mut rng);
+    let (ra, rb) = halves(&reference.blocks, &mut rng);
+    let blocks_in = |p: &Passages, ix: &[usize]| distinct(ix.iter().map(|&i| p.blocks[i]));
+    let (nbs, nbr) = (blocks_in(suspect, &sb), blocks_in(reference, &rb));
+    if nbs
+        .min(nbr)
+        .min(blocks_in(suspect, &sa))
+        .min(blocks_in(reference, &ra))
+        < cfg.min_blocks
+    {
+        return no_verdict(format!(
+            "too few independent blocks of passages for a test (held-out half: {nbs} suspect, {nbr} reference; at least {} each)",
+            cfg.min_blocks
+        ));
+    }
+    let x: Vec<Vec<f64>> = sa
+        .iter()
+        .map(|&i| suspect.features[i].clone())
+        .chain(ra.iter().map(|&i| reference.features[i].clone()))
+        .collect();
+    let y: Vec<bool> = (0..x.len()).map(|i| i < sa.len()).collect();
     let lr = Logistic::fit(&x, &y, 1e-2);
-    let score_s: Vec<f64> = sb.iter().map(|&i| lr.score(&suspect[i])).collect();
-    let score_r: Vec<f64> = rb.iter().map(|&i| lr.score(&reference[i])).collect();
-    let welch = welch_greater(&score_s, &score_r);
+    let score_s: Vec<f64> = sb.iter().map(|&i| lr.score(&suspect.features[i])).collect();
+    let score_r: Vec<f64> = rb
+        .iter()
+        .map(|&i| lr.score(&reference.features[i]))
+        .collect();
+    let welch = welch_greater(
+        &block_means(&score_s, &sb, &suspect.blocks),
+        &block_means(&score_r, &rb, &reference.blocks),
+    );
     let model_auroc = auroc(&score_s, &score_r);
-    let blind = blind_auroc(suspect_texts, reference_texts, (&sa, &sb), (&ra, &rb));
+    let blind = blind_auroc(&suspect.texts, &reference.texts, (&sa, &sb), (&ra, &rb));
     let di = DatasetInference {
-        test: "one-sided Welch t-test, H1: combined score of held-out suspect passages > reference passages; logistic combination of all scores fitted on the other half".into(),
+        test: "one-sided Welch t-test on block means, H1: combined score of held-out suspect passages > reference passages; logistic combination of all scores fitted on the other half".into(),
         n_suspect: (sa.len(), sb.len()),
         n_reference: (ra.len(), rb.len()),
+        n_blocks: (nbs, nbr),
         welch,
         auroc: model_auroc,
-        min_detectable_effect: min_detectable_effect(sb.len(), rb.len(), cfg.alpha),
+        min_detectable_effect: min_detectable_effect(nbs, nbr, cfg.alpha),
         model: Some(lr),
     };
     let p = welch.map_or(1.0, |w| w.p_value);
@@ -157,7 +200,7 @@ pub fn verdict(
         ),
         _ => (
             Label::NotDetected,
-            format!("no significant difference (p = {p:.2e} ≥ {}); the test detects effects of d ≥ {:.2} at 80 % power, smaller ones may be missed", cfg.alpha, di.min_detectable_effect),
+            format!("no significant difference (p = {p:.2e} ≥ {}); the test detects effects of d ≥ {:.2} (in block means) at 80 % power, smaller ones may be missed", cfg.alpha, di.min_detectable_effect),
         ),
     };
     Verdict {
@@ -166,6 +209,21 @@ pub fn verdict(
         dataset_inference: Some(di),
         blind_auroc: blind,
     }
+}
+
+fn distinct(it: impl Iterator<Item = usize>) -> usize {
+    it.collect::<HashSet<_>>().len()
+}
+
+/// Means of `scores[k]` (for passage `ix[k]`) per block, in block order.
+fn block_means(scores: &[f64], ix: &[usize], blocks: &[usize]) -> Vec<f64> {
+    let mut m: std::collections::BTreeMap<usize, (f64, usize)> = Default::default();
+    for (s, &i) in scores.iter().zip(ix) {
+        let e = m.entry(blocks[i]).or_default();
+        e.0 += s;
+        e.1 += 1;
+    }
+    m.values().map(|(s, n)| s / *n as f64).collect()
 }
 
 /// Cohen's d detectable at 80 % power, one-sided, normal approximation.
@@ -188,14 +246,21 @@ fn normal_quantile(p: f64) -> f64 {
     0.5 * (lo + hi)
 }
 
-/// Random halves of `0..n` (first half for fitting, second for testing).
-fn halves(n: usize, rng: &mut SplitMix) -> (Vec<usize>, Vec<usize>) {
-    let mut ix: Vec<usize> = (0..n).collect();
-    for i in (1..n).rev() {
-        ix.swap(i, (rng.next() % (i as u64 + 1)) as usize);
+/// Passages split in two halves at random, whole blocks at a time (first
+/// half for fitting, second for testing).
+fn halves(blocks: &[usize], rng: &mut SplitMix) -> (Vec<usize>, Vec<usize>) {
+    let mut ids: Vec<usize> = blocks
+        .iter()
+        .copied()
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    ids.sort_unstable();
+    for i in (1..ids.len()).rev() {
+        ids.swap(i, (rng.next() % (i as u64 + 1)) as usize);
     }
-    let b = ix.split_off(n / 2);
-    (ix, b)
+    let first: HashSet<usize> = ids[..ids.len() / 2].iter().copied().collect();
+    (0..blocks.len()).partition(|&i| first.contains(&blocks[i]))
 }
 
 /// A small seeded generator, so that a verdict is reproducible.
@@ -308,6 +373,15 @@ mod tests {
             .collect()
     }
 
+    /// One passage per block: independent passages.
+    fn side(features: Vec<Vec<f64>>, texts: &[String]) -> Passages<'_> {
+        Passages {
+            blocks: (0..features.len()).collect(),
+            features,
+            texts: texts.iter().map(String::as_str).collect(),
+        }
+    }
+
     const POOL: &[&str] = &[
         "the", "of", "and", "a", "to", "in", "was", "she", "he", "her", "it", "that", "house",
         "letter", "walk", "sister",
@@ -319,13 +393,11 @@ mod tests {
         let r = features(n_ref, 0.0, &mut rng);
         let ts = texts(100, &mut rng, POOL);
         let tr = texts(n_ref, &mut rng, POOL);
-        let ts: Vec<&str> = ts.iter().map(String::as_str).collect();
-        let tr: Vec<&str> = tr.iter().map(String::as_str).collect();
         let cfg = InferenceConfig {
             seed,
             ..Default::default()
         };
-        verdict(&s, &ts, &r, &tr, &cfg)
+        verdict(&side(s, &ts), &side(r, &tr), &cfg)
     }
 
     #[test]
@@ -372,9 +444,7 @@ mod tests {
             .chain(["railway", "telegraph", "motor", "electric"])
             .collect();
         let tr = texts(100, &mut rng, &pool_r);
-        let ts: Vec<&str> = ts.iter().map(String::as_str).collect();
-        let tr: Vec<&str> = tr.iter().map(String::as_str).collect();
-        let v = verdict(&s, &ts, &r, &tr, &InferenceConfig::default());
+        let v = verdict(&side(s, &ts), &side(r, &tr), &InferenceConfig::default());
         assert_eq!(v.label, Label::Confounded, "{}", v.reason);
         assert!(v.blind_auroc.unwrap() > 0.8);
     }
@@ -390,11 +460,59 @@ mod tests {
             "était", "que", "dans",
         ];
         let tr = texts(40, &mut rng, &fr);
-        let ts: Vec<&str> = ts.iter().map(String::as_str).collect();
-        let tr: Vec<&str> = tr.iter().map(String::as_str).collect();
-        let v = verdict(&s, &ts, &r, &tr, &InferenceConfig::default());
+        let v = verdict(&side(s, &ts), &side(r, &tr), &InferenceConfig::default());
         assert_eq!(v.label, Label::NoVerdict);
         assert!(v.reason.contains("language"));
+    }
+
+    /// Blocks with their own offsets (chapters that differ) make passages
+    /// dependent: a passage-level test would fire far more often than alpha.
+    #[test]
+    fn block_effects_do_not_inflate_false_positives() {
+        let (runs, mut block_hits, mut passage_hits) = (100, 0, 0);
+        for seed in 0..runs {
+            let mut rng = SplitMix(7000 + seed);
+            let mut make = |n_blocks: usize| {
+                let mut f = Vec::new();
+                let mut b = Vec::new();
+                for blk in 0..n_blocks {
+                    let off = 1.5 * noise(&mut rng);
+                    for _ in 0..10 {
+                        f.push((0..4).map(|_| off + noise(&mut rng)).collect::<Vec<f64>>());
+                        b.push(blk);
+                    }
+                }
+                (f, b)
+            };
+            let (fs, bs) = make(12);
+            let (fr, br) = make(12);
+            let ts = texts(fs.len(), &mut rng, POOL);
+            let tr = texts(fr.len(), &mut rng, POOL);
+            let cfg = InferenceConfig {
+                seed,
+                ..Default::default()
+            };
+            fn blocked<'a>(f: &[Vec<f64>], b: &[usize], t: &'a [String]) -> Passages<'a> {
+                Passages {
+                    features: f.to_vec(),
+                    texts: t.iter().map(String::as_str).collect(),
+                    blocks: b.to_vec(),
+                }
+            }
+            let v = verdict(&blocked(&fs, &bs, &ts), &blocked(&fr, &br, &tr), &cfg);
+            block_hits += usize::from(v.dataset_inference.unwrap().welch.unwrap().p_value < 0.05);
+            let v = verdict(&side(fs.clone(), &ts), &side(fr.clone(), &tr), &cfg);
+            passage_hits += usize::from(v.dataset_inference.unwrap().welch.unwrap().p_value < 0.05);
+        }
+        eprintln!("false positives at 5 %: {block_hits}/{runs} block-level, {passage_hits}/{runs} passage-level");
+        assert!(
+            block_hits <= 12,
+            "{block_hits} of {runs} false positives at 5 % with blocks"
+        );
+        assert!(
+            passage_hits > block_hits,
+            "passage-level {passage_hits} vs block-level {block_hits}"
+        );
     }
 
     #[test]

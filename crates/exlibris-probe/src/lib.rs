@@ -48,9 +48,9 @@ pub mod stats;
 pub mod tokenizer;
 
 pub use error::{Error, Result};
-pub use inference::{InferenceConfig, Label, Verdict};
+pub use inference::{InferenceConfig, Label, Passages, Verdict};
 pub use memorise::MemoConfig;
-pub use model::{LanguageModel, ModelInfo, Net, TokenStat};
+pub use model::{LanguageModel, ModelInfo, Net, ScoreStats, TokenStat};
 pub use probe::{probe, ProbeConfig, Progress, Text};
 pub use report::ProbeResult;
 pub use tokenizer::Tokenizer;

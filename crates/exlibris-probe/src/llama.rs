@@ -75,6 +75,7 @@ pub struct Llama {
     lm_head: Tensor,
     cos: Tensor,
     sin: Tensor,
+    differentiable: bool,
 }
 
 impl Llama {
@@ -96,7 +97,14 @@ impl Llama {
             lm_head,
             cos,
             sin,
+            differentiable: false,
         })
+    }
+
+    /// Uses candle's composite (slower) RMSNorm, RoPE and softmax, which
+    /// carry gradients, so that the model can be trained.
+    pub fn set_differentiable(&mut self, on: bool) {
+        self.differentiable = on;
     }
 
     /// The model's shape.
@@ -142,13 +150,20 @@ impl Llama {
         let (nh, nkv, hd) = (cfg.n_head, cfg.n_kv_head, cfg.head_dim());
         let rep = nh / nkv;
         let eps = cfg.rms_eps as f32;
+        let norm = |x: &Tensor, w: &Tensor| -> Result<Tensor> {
+            Ok(if self.differentiable {
+                candle_nn::ops::rms_norm_slow(x, w, eps)?
+            } else {
+                candle_nn::ops::rms_norm(x, w, eps)?
+            })
+        };
         let cos = self.cos.narrow(0, 0, t)?;
         let sin = self.sin.narrow(0, 0, t)?;
         let mask = causal_mask(t, tokens.device())?;
         let scale = 1.0 / (hd as f64).sqrt();
         let mut x = self.embed.index_select(&tokens.flatten_all()?, 0)?;
         for blk in &self.blocks {
-            let h = candle_nn::ops::rms_norm(&x, &blk.attn_norm, eps)?;
+            let h = norm(&x, &blk.attn_norm)?;
             let heads = |w: &Tensor, n: usize| -> Result<Tensor> {
                 Ok(linear(&h, w)?
                     .reshape((b, t, n, hd))?
@@ -164,25 +179,32 @@ impl Llama {
             let att = (q.matmul(&k.t()?)? * scale)?
                 .reshape((b, nkv, rep, t, t))?
                 .broadcast_add(&mask)?;
-            let att = candle_nn::ops::softmax_last_dim(&att)?.reshape((b, nkv, rep * t, t))?;
+            let att = if self.differentiable {
+                candle_nn::ops::softmax(&att, D::Minus1)?
+            } else {
+                candle_nn::ops::softmax_last_dim(&att)?
+            };
+            let att = att.reshape((b, nkv, rep * t, t))?;
             let y = att
                 .matmul(&v)?
                 .reshape((b, nh, t, hd))?
                 .transpose(1, 2)?
                 .reshape((b * t, nh * hd))?;
             x = (x + linear(&y, &blk.wo)?)?;
-            let h = candle_nn::ops::rms_norm(&x, &blk.ffn_norm, eps)?;
+            let h = norm(&x, &blk.ffn_norm)?;
             let g = (candle_nn::ops::silu(&linear(&h, &blk.w_gate)?)? * linear(&h, &blk.w_up)?)?;
             x = (x + linear(&g, &blk.w_down)?)?;
         }
-        Ok(candle_nn::ops::rms_norm(&x, &self.norm, eps)?)
+        norm(&x, &self.norm)
     }
 
     fn rope(&self, x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
-        Ok(if self.cfg.rope_interleaved {
-            candle_nn::rotary_emb::rope_i(x, cos, sin)?
-        } else {
-            candle_nn::rotary_emb::rope(x, cos, sin)?
+        use candle_nn::rotary_emb as r;
+        Ok(match (self.cfg.rope_interleaved, self.differentiable) {
+            (true, false) => r::rope_i(x, cos, sin)?,
+            (false, false) => r::rope(x, cos, sin)?,
+            (true, true) => r::rope_i_slow(x, cos, sin)?,
+            (false, true) => r::rope_slow(x, cos, sin)?,
         })
     }
 }
@@ -320,6 +342,26 @@ mod tests {
         let b = gg.hidden_states(&toks).unwrap();
         let diff = (a - b).unwrap().abs().unwrap().max_all().unwrap();
         assert!(diff.to_scalar::<f32>().unwrap() < 1e-4);
+    }
+
+    #[test]
+    fn differentiable_ops_agree_with_fast_ones() {
+        for interleaved in [true, false] {
+            let fast = tiny(interleaved);
+            let mut slow = fast.clone();
+            slow.set_differentiable(true);
+            let toks = Tensor::new(&[[3u32, 1, 4, 1, 5]], &Device::Cpu).unwrap();
+            let d =
+                (fast.hidden_states(&toks).unwrap() - slow.hidden_states(&toks).unwrap()).unwrap();
+            let d = d
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
+            assert!(d < 1e-4, "{d}");
+        }
     }
 
     #[test]

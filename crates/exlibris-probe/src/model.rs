@@ -20,6 +20,25 @@ pub struct TokenStat {
     pub sigma: f32,
 }
 
+/// Where scoring time went; summed across calls (and workers) with `+=`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ScoreStats {
+    /// Tokens fed through the network.
+    pub tokens: usize,
+    /// Seconds in the transformer blocks.
+    pub forward_secs: f64,
+    /// Seconds in the output projection and the log-softmax statistics.
+    pub head_secs: f64,
+}
+
+impl std::ops::AddAssign for ScoreStats {
+    fn add_assign(&mut self, o: Self) {
+        self.tokens += o.tokens;
+        self.forward_secs += o.forward_secs;
+        self.head_secs += o.head_secs;
+    }
+}
+
 /// The network behind a [`LanguageModel`].
 #[derive(Debug, Clone)]
 pub enum Net {
@@ -70,6 +89,7 @@ pub struct LanguageModel {
     tokenizer: Tokenizer,
     info: ModelInfo,
     device: Device,
+    stats: std::sync::Mutex<ScoreStats>,
 }
 
 impl LanguageModel {
@@ -119,6 +139,7 @@ impl LanguageModel {
             tokenizer,
             info,
             device: device.clone(),
+            stats: Default::default(),
         })
     }
 
@@ -129,7 +150,13 @@ impl LanguageModel {
             tokenizer,
             info,
             device,
+            stats: Default::default(),
         }
+    }
+
+    /// Time spent scoring so far.
+    pub fn stats(&self) -> ScoreStats {
+        *self.stats.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The tokenizer.
@@ -166,7 +193,9 @@ impl LanguageModel {
             return Err(Error::tokenizer(self.tokenizer.source(), format!("token id {bad} is outside the model's vocabulary of {}; the tokenizer does not match the model", self.info.vocab)));
         }
         let ids = Tensor::from_vec(flat, (windows.len(), t), &self.device)?;
+        let t0 = std::time::Instant::now();
         let hidden = self.net.hidden_states(&ids)?;
+        let t1 = std::time::Instant::now();
         let per = t - 1 - from;
         let rows: Vec<u32> = (0..windows.len())
             .flat_map(|b| (from..t - 1).map(move |i| (b * t + i) as u32))
@@ -184,6 +213,11 @@ impl LanguageModel {
             let h = hidden.index_select(&idx, 0)?;
             all.extend(token_stats(&h, self.net.lm_head(), tg)?);
         }
+        *self.stats.lock().unwrap_or_else(|e| e.into_inner()) += ScoreStats {
+            tokens: windows.len() * t,
+            forward_secs: (t1 - t0).as_secs_f64(),
+            head_secs: t1.elapsed().as_secs_f64(),
+        };
         Ok(all.chunks(per).map(|c| c.to_vec()).collect())
     }
 }

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::error::{Error, Result};
-use crate::inference::{verdict, InferenceConfig};
+use crate::inference::{verdict, InferenceConfig, Passages};
 use crate::memorise::{log10_pz, memo_starts, summarise, MemoConfig, MemoWindow};
 use crate::model::LanguageModel;
 use crate::report::{PassageRecord, ProbeResult, ScoreSummary, Set, TextInfo, Timing, SCHEMA};
@@ -28,6 +28,9 @@ pub struct ProbeConfig {
     pub memorisation: Option<MemoConfig>,
     /// At most this many memorisation windows, evenly spread.
     pub max_memo_windows: Option<usize>,
+    /// Consecutive passages of a text that form one block, the unit the
+    /// dataset-inference t-test treats as independent.
+    pub block_passages: usize,
     /// The verdict's settings.
     pub inference: InferenceConfig,
 }
@@ -42,6 +45,7 @@ impl Default for ProbeConfig {
             batch_tokens: 1024,
             memorisation: Some(MemoConfig::default()),
             max_memo_windows: None,
+            block_passages: 8,
             inference: InferenceConfig::default(),
         }
     }
@@ -82,6 +86,7 @@ pub fn probe(
             cfg.window, cfg.stride, cfg.batch_tokens
         )));
     }
+    let before = model.stats();
     let tok = model.tokenizer();
     let bos = tok.bos();
     let specs = score_specs(&cfg.ks);
@@ -191,40 +196,29 @@ pub fn probe(
     };
 
     let summary = summarise_scores(&passages, &specs);
-    let oriented = |set: Set| -> Vec<Vec<f64>> {
-        passages
-            .iter()
-            .filter(|p| p.set == set)
-            .map(|p| {
-                p.values
-                    .iter()
-                    .zip(&specs)
-                    .filter(|(_, s)| s.name != "perplexity")
-                    .map(|(v, s)| if s.higher_is_member { *v } else { -*v })
-                    .collect()
-            })
-            .collect()
-    };
     let all_texts: Vec<&Text> = std::iter::once(work).chain(references).collect();
-    let words = |set: Set| -> Vec<&str> {
-        passages
-            .iter()
-            .filter(|p| p.set == set)
-            .map(|p| {
-                all_texts[p.text]
-                    .text
-                    .get(p.bytes.0..p.bytes.1)
-                    .unwrap_or("")
-            })
-            .collect()
+    let side = |set: Set| -> Passages {
+        let mine: Vec<&PassageRecord> = passages.iter().filter(|p| p.set == set).collect();
+        Passages {
+            features: mine.iter().map(|p| oriented(&p.values, &specs)).collect(),
+            texts: mine
+                .iter()
+                .map(|p| {
+                    all_texts[p.text]
+                        .text
+                        .get(p.bytes.0..p.bytes.1)
+                        .unwrap_or("")
+                })
+                .collect(),
+            // Neighbouring passages share a scene: a block of them is one sample.
+            blocks: mine
+                .iter()
+                .enumerate()
+                .map(|(k, p)| p.text * 1_000_000 + k / cfg.block_passages.max(1))
+                .collect(),
+        }
     };
-    let v = verdict(
-        &oriented(Set::Suspect),
-        &words(Set::Suspect),
-        &oriented(Set::Reference),
-        &words(Set::Reference),
-        &cfg.inference,
-    );
+    let v = verdict(&side(Set::Suspect), &side(Set::Reference), &cfg.inference);
     Ok(ProbeResult {
         schema: SCHEMA.into(),
         model: ProbeResult::model_value(model.info()),
@@ -239,8 +233,20 @@ pub fn probe(
             tokens: tokens_run,
             seconds: model_secs,
             tokens_per_second: tokens_run as f64 / model_secs.max(1e-9),
+            forward_secs: model.stats().forward_secs - before.forward_secs,
+            head_secs: model.stats().head_secs - before.head_secs,
         },
     })
+}
+
+/// Scores with "higher means member", perplexity left out (it is the loss again).
+fn oriented(values: &[f64], specs: &[crate::scores::ScoreSpec]) -> Vec<f64> {
+    values
+        .iter()
+        .zip(specs)
+        .filter(|(_, s)| s.name != "perplexity")
+        .map(|(v, s)| if s.higher_is_member { *v } else { -*v })
+        .collect()
 }
 
 fn with_bos(bos: Option<u32>, ids: &[u32]) -> Vec<u32> {

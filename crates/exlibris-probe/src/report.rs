@@ -73,6 +73,10 @@ pub struct Timing {
     pub seconds: f64,
     /// `tokens / seconds`.
     pub tokens_per_second: f64,
+    /// Of `seconds`, in the transformer blocks.
+    pub forward_secs: f64,
+    /// Of `seconds`, in the output projection and log-softmax statistics.
+    pub head_secs: f64,
 }
 
 /// Everything `probe.json` holds; self-contained, so a report can be
