@@ -236,32 +236,44 @@ fn causal_mask(t: usize, device: &Device) -> Result<Tensor> {
 
 /// Log-probability of each target and the mean and standard deviation of
 /// log p over the whole next-token distribution, for `hidden (n, h)`.
+///
+/// One fused pass per row over the logits (max, then Σe, Σe·l, Σe·l²)
+/// instead of a chain of tensor ops: each op would allocate and sweep a
+/// `rows × vocab` tensor, and on a 49k vocabulary those sweeps cost more
+/// than the output projection itself.
 pub(crate) fn token_stats(
     hidden: &Tensor,
     lm_head: &Tensor,
     targets: &[u32],
 ) -> Result<Vec<crate::TokenStat>> {
-    let n = hidden.dim(0)?;
+    use rayon::prelude::*;
     let logits = linear(hidden, lm_head)?;
-    let lsm = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
-    let p = lsm.exp()?;
-    let plog = (&p * &lsm)?;
-    let mu = plog.sum(D::Minus1)?;
-    let e2 = (plog * &lsm)?.sum(D::Minus1)?;
-    let tgt = Tensor::from_slice(targets, (n, 1), hidden.device())?;
-    let lp = lsm.gather(&tgt, 1)?.squeeze(1)?;
-    let (lp, mu, e2) = (
-        lp.to_vec1::<f32>()?,
-        mu.to_vec1::<f32>()?,
-        e2.to_vec1::<f32>()?,
-    );
-    Ok((0..n)
-        .map(|i| crate::TokenStat {
-            logp: lp[i],
-            mu: mu[i],
-            sigma: (e2[i] - mu[i] * mu[i]).max(0.0).sqrt(),
-        })
+    let v = logits.dim(1)?;
+    let flat = logits.flatten_all()?.to_vec1::<f32>()?;
+    Ok(flat
+        .par_chunks(v)
+        .zip(targets.par_iter())
+        .map(|(row, &t)| row_stats(row, t as usize))
         .collect())
+}
+
+fn row_stats(row: &[f32], target: usize) -> crate::TokenStat {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let (mut s0, mut s1, mut s2) = (0f64, 0f64, 0f64);
+    for &l in row {
+        let d = l - max;
+        let e = d.exp();
+        s0 += e as f64;
+        s1 += (e * d) as f64;
+        s2 += (e * d * d) as f64;
+    }
+    let log_z = s0.ln();
+    let mean_d = s1 / s0;
+    crate::TokenStat {
+        logp: ((row[target] - max) as f64 - log_z) as f32,
+        mu: (mean_d - log_z) as f32,
+        sigma: (s2 / s0 - mean_d * mean_d).max(0.0).sqrt() as f32,
+    }
 }
 
 #[cfg(test)]
@@ -373,6 +385,19 @@ mod tests {
         let hs = m.hidden_states(&second).unwrap();
         let diff = (hb - hs).unwrap().abs().unwrap().max_all().unwrap();
         assert!(diff.to_scalar::<f32>().unwrap() < 1e-5);
+    }
+
+    #[test]
+    fn fused_row_stats_match_the_definitions() {
+        let row = [1.0f32, -2.0, 0.5, 3.0];
+        let z: f64 = row.iter().map(|&l| (l as f64).exp()).sum();
+        let lp: Vec<f64> = row.iter().map(|&l| l as f64 - z.ln()).collect();
+        let mu: f64 = lp.iter().map(|l| l.exp() * l).sum();
+        let var: f64 = lp.iter().map(|l| l.exp() * (l - mu).powi(2)).sum();
+        let s = row_stats(&row, 2);
+        assert!((s.logp as f64 - lp[2]).abs() < 1e-6);
+        assert!((s.mu as f64 - mu).abs() < 1e-6);
+        assert!((s.sigma as f64 - var.sqrt()).abs() < 1e-5);
     }
 
     #[test]

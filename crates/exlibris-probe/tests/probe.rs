@@ -161,6 +161,7 @@ fn probe_writes_a_self_contained_result() {
             ..MemoConfig::default()
         }),
         max_memo_windows: Some(8),
+        block_passages: 2,
         ..ProbeConfig::default()
     };
     let work = Text {
