@@ -70,7 +70,11 @@ fn main() -> anyhow::Result<()> {
     let small = std::env::args().any(|a| a == "--small");
     let mut s = if small { SMALL } else { FULL };
     // BOOKS=a.txt,b.txt overrides the books.
-    let books: Vec<&'static str> = std::env::var("BOOKS").map_or(s.books.to_vec(), |b| b.split(',').map(|x| &*Box::leak(x.to_string().into_boxed_str())).collect());
+    let books: Vec<&'static str> = std::env::var("BOOKS").map_or(s.books.to_vec(), |b| {
+        b.split(',')
+            .map(|x| &*Box::leak(x.to_string().into_boxed_str()))
+            .collect()
+    });
     s.books = Box::leak(books.into_boxed_slice());
     // Overrides for experiments: STEPS, HIDDEN, LAYERS, SEQ, BATCH, CHAPTER_BYTES.
     let env = |k: &str, d: usize| {
