@@ -122,7 +122,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         result.timing.head_secs,
         json.display()
     );
-    println!("{:?}: {}", result.verdict.label, result.verdict.reason);
+    println!(
+        "{}: {}",
+        result.verdict.label.as_str(),
+        result.verdict.reason
+    );
     Ok(if result.verdict.label == Label::NoVerdict {
         ExitCode::from(2)
     } else {

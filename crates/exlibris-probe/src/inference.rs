@@ -57,6 +57,18 @@ pub enum Label {
     NoVerdict,
 }
 
+impl Label {
+    /// The label in words, as a report shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Label::Member => "member",
+            Label::NotDetected => "not detected",
+            Label::Confounded => "confounded",
+            Label::NoVerdict => "no verdict",
+        }
+    }
+}
+
 /// The dataset-inference test on the held-out halves.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DatasetInference {

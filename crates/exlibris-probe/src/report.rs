@@ -143,7 +143,7 @@ impl ProbeResult {
         let _ = write!(
             h,
             "<section class=\"exlibris-probe\" style=\"font-family:sans-serif\">\n<h2>Model probe</h2>\n<p><strong>Verdict: {}</strong> — {}</p>\n",
-            esc(&format!("{:?}", v.label)),
+            v.label.as_str(),
             esc(&v.reason)
         );
         if let Some(m) = &self.memorisation {
