@@ -4,8 +4,8 @@ use std::path::PathBuf;
 /// Everything that can go wrong while loading a model or probing a work.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A file could not be read.
-    #[error("{path}: {source}")]
+    /// A file could not be read or written.
+    #[error("{}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -13,7 +13,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A model file is truncated, corrupt or inconsistent with itself.
-    #[error("{path}: corrupt model file: {reason}")]
+    #[error("{}: corrupt model file: {reason}", path.display())]
     CorruptModel {
         /// The file.
         path: PathBuf,
@@ -21,7 +21,7 @@ pub enum Error {
         reason: String,
     },
     /// The model's architecture is not one the probe can run.
-    #[error("{path}: unsupported architecture {architecture:?} (supported: {supported})")]
+    #[error("{}: unsupported architecture {architecture:?} (supported: {supported})", path.display())]
     UnknownArchitecture {
         /// The file.
         path: PathBuf,
@@ -31,7 +31,7 @@ pub enum Error {
         supported: &'static str,
     },
     /// The tokenizer cannot be built or does not fit the model.
-    #[error("{path}: tokenizer: {reason}")]
+    #[error("{}: tokenizer: {reason}", path.display())]
     Tokenizer {
         /// The file the tokenizer came from.
         path: PathBuf,
@@ -39,7 +39,7 @@ pub enum Error {
         reason: String,
     },
     /// The work (or a reference) is too short for even one passage window.
-    #[error("{path}: {tokens} tokens, shorter than one window of {window} tokens")]
+    #[error("{}: {tokens} tokens, shorter than one window of {window} tokens", path.display())]
     TooShort {
         /// The text file.
         path: PathBuf,
@@ -54,8 +54,8 @@ pub enum Error {
     /// The tensor library failed while running the model.
     #[error("model execution: {0}")]
     Candle(#[from] candle_core::Error),
-    /// The result could not be serialised.
-    #[error("{path}: {source}")]
+    /// The result could not be serialised or parsed.
+    #[error("{}", path.display())]
     Json {
         /// The output file.
         path: PathBuf,
@@ -87,5 +87,14 @@ impl Error {
             path: path.into(),
             reason: reason.to_string(),
         }
+    }
+}
+
+/// A candle error's message without the backtrace it captures when
+/// RUST_BACKTRACE is set (a user needs the reason, not our stack).
+pub(crate) fn plain(e: candle_core::Error) -> String {
+    match e {
+        candle_core::Error::WithBacktrace { inner, .. } => plain(*inner),
+        e => e.to_string(),
     }
 }

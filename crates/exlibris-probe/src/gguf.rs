@@ -11,7 +11,7 @@ use std::path::Path;
 use candle_core::quantized::gguf_file::{Content, Value};
 use candle_core::{Device, Tensor};
 
-use crate::error::{Error, Result};
+use crate::error::{plain, Error, Result};
 use crate::llama::{Block, Llama, LlamaConfig};
 use crate::tokenizer::{GgufVocab, Tokenizer};
 
@@ -22,7 +22,7 @@ const LLAMA_LIKE: &[&str] = &["llama", "mistral"];
 pub fn load(path: &Path, device: &Device) -> Result<(Llama, Option<Tokenizer>)> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut reader = BufReader::new(file);
-    let content = Content::read(&mut reader).map_err(|e| Error::corrupt(path, e))?;
+    let content = Content::read(&mut reader).map_err(|e| Error::corrupt(path, plain(e)))?;
     let md = &content.metadata;
     let arch = get_str(md, "general.architecture")
         .unwrap_or("<none>")
@@ -73,10 +73,10 @@ pub fn load(path: &Path, device: &Device) -> Result<(Llama, Option<Tokenizer>)> 
     let mut tensor = |name: &str, shape: &[usize]| -> Result<Tensor> {
         let q = content
             .tensor(&mut reader, name, device)
-            .map_err(|e| Error::corrupt(path, format!("tensor {name}: {e}")))?;
+            .map_err(|e| Error::corrupt(path, format!("tensor {name}: {}", plain(e))))?;
         let t = q
             .dequantize(device)
-            .map_err(|e| Error::corrupt(path, format!("tensor {name}: {e}")))?;
+            .map_err(|e| Error::corrupt(path, format!("tensor {name}: {}", plain(e))))?;
         if t.dims() != shape {
             return Err(Error::corrupt(
                 path,

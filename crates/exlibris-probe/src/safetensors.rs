@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use candle_core::{DType, Device, Tensor};
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use crate::error::{plain, Error, Result};
 use crate::gpt2::{Dense, Gpt2, Gpt2Block, Gpt2Config, Norm};
 use crate::llama::{Block, Llama, LlamaConfig};
 use crate::model::Net;
@@ -43,7 +43,8 @@ pub fn load(path: &Path, device: &Device) -> Result<(Net, Option<Tokenizer>)> {
     let cfg: Value = serde_json::from_str(&text).map_err(|e| Error::corrupt(&cfg_path, e))?;
     let mut weights = HashMap::new();
     for f in &files {
-        let w = candle_core::safetensors::load(f, device).map_err(|e| Error::corrupt(f, e))?;
+        let w =
+            candle_core::safetensors::load(f, device).map_err(|e| Error::corrupt(f, plain(e)))?;
         weights.extend(w);
     }
     let tok_path = dir.join("tokenizer.json");
