@@ -9,7 +9,9 @@
 //! two sets differ in kind alone: if it separates them about as well as the
 //! model scores, any signal may be topic or date, not membership, and the
 //! verdict is "confounded".
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use crate::blind::{blind_auroc, common_word_overlap};
 
 use crate::stats::{auroc, welch_greater, Logistic, Welch};
 
@@ -286,69 +288,6 @@ impl SplitMix {
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     }
-}
-
-fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-}
-
-fn top_words(texts: &[&str], n: usize) -> HashSet<String> {
-    let mut c: HashMap<String, usize> = HashMap::new();
-    for t in texts {
-        for w in words(t) {
-            *c.entry(w).or_default() += 1;
-        }
-    }
-    let mut v: Vec<(String, usize)> = c.into_iter().collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    v.into_iter().take(n).map(|(w, _)| w).collect()
-}
-
-/// Jaccard overlap of the two sets' 50 commonest words: texts in one
-/// language share their function words; in two languages they share few.
-pub fn common_word_overlap(a: &[&str], b: &[&str]) -> f64 {
-    let (ta, tb) = (top_words(a, 50), top_words(b, 50));
-    let inter = ta.intersection(&tb).count() as f64;
-    let union = ta.union(&tb).count().max(1) as f64;
-    inter / union
-}
-
-/// Multinomial naive Bayes over words, fitted on the first halves and
-/// evaluated (AUROC of suspect vs reference) on the second.
-fn blind_auroc(
-    s: &[&str],
-    r: &[&str],
-    (sa, sb): (&[usize], &[usize]),
-    (ra, rb): (&[usize], &[usize]),
-) -> Option<f64> {
-    let count = |texts: &[&str], ix: &[usize]| {
-        let mut c: HashMap<String, f64> = HashMap::new();
-        for &i in ix {
-            for w in words(texts[i]) {
-                *c.entry(w).or_default() += 1.0;
-            }
-        }
-        c
-    };
-    let (cs, cr) = (count(s, sa), count(r, ra));
-    let vocab: HashSet<&String> = cs.keys().chain(cr.keys()).collect();
-    let v = vocab.len() as f64 + 1.0;
-    let (ns, nr) = (cs.values().sum::<f64>(), cr.values().sum::<f64>());
-    let log_odds = |t: &str| -> f64 {
-        words(t)
-            .map(|w| {
-                let ps = (cs.get(&w).copied().unwrap_or(0.0) + 1.0) / (ns + v);
-                let pr = (cr.get(&w).copied().unwrap_or(0.0) + 1.0) / (nr + v);
-                (ps / pr).ln()
-            })
-            .sum::<f64>()
-            / words(t).count().max(1) as f64
-    };
-    let ps: Vec<f64> = sb.iter().map(|&i| log_odds(s[i])).collect();
-    let pr: Vec<f64> = rb.iter().map(|&i| log_odds(r[i])).collect();
-    auroc(&ps, &pr)
 }
 
 #[cfg(test)]

@@ -33,9 +33,11 @@
 //! rather than guess when the references are too few or in another language.
 #![deny(missing_docs)]
 
+mod blind;
 mod error;
 pub mod gguf;
 pub mod gpt2;
+mod head;
 pub mod inference;
 pub mod llama;
 pub mod memorise;

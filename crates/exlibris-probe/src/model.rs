@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use candle_core::{Device, Tensor};
 
 use crate::error::{Error, Result};
-use crate::llama::{token_stats, Llama};
+use crate::head::token_stats;
+use crate::llama::Llama;
 use crate::tokenizer::Tokenizer;
 
 /// What the model said about one token: its log-probability and the mean
