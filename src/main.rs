@@ -25,6 +25,9 @@ enum Command {
     Serve(cmd::serve::Args),
     /// Combine results directories of separate runs (same index and settings).
     Merge(cmd::merge::Args),
+    /// Test whether a language model read a given work.
+    #[cfg(feature = "probe")]
+    Probe(cmd::probe::Args),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +38,8 @@ fn main() -> ExitCode {
         Command::Report(a) => cmd::report::run(a),
         Command::Serve(a) => cmd::serve::run(a),
         Command::Merge(a) => cmd::merge::run(a),
+        #[cfg(feature = "probe")]
+        Command::Probe(args) => cmd::probe::run(args),
     };
     match result {
         Ok(code) => code,

@@ -7,6 +7,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 pub mod index;
 pub mod merge;
+#[cfg(feature = "probe")]
+pub mod probe;
 pub mod report;
 pub mod scan;
 pub mod serve;
