@@ -8,9 +8,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
-# The sample-data script, from an empty directory (fetches from Debian's archive).
-if [ "$(id -u)" = 0 ] && ! apt-cache show r-cran-janeaustenr >/dev/null 2>&1; then
-  apt-get update -qq
+# System packages the tests use: Chromium for the browser tests of the HTML
+# report and the lookup page, poppler's pdftotext for PDF works. Installed
+# when missing and we are root (CI); elsewhere those tests skip with a message.
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  if [ ${#need[@]} -gt 0 ] || ! apt-cache show r-cran-janeaustenr >/dev/null 2>&1; then
+    apt-get update -qq
+  fi
+  if [ ${#need[@]} -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  fi
 fi
+# The sample-data script, from an empty directory (fetches from Debian's archive).
 scripts/test-fetch-sample-data.sh
-cargo test --workspace --release
+cargo test --workspace --profile ci
