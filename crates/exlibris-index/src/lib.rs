@@ -220,9 +220,9 @@ impl Index {
         TextStore::new(self.text.body(), &self.text_path)
     }
 
-    /// The fingerprint table.
+    /// The fingerprint table (constant time: checked at open).
     pub fn fingerprints(&self) -> FpTable<'_> {
-        self.try_fingerprints().expect("verified at open")
+        FpTable::trusted(self.fp.body(), &self.fp_path)
     }
 
     /// The membership filter in front of the table.

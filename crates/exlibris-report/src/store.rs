@@ -152,6 +152,16 @@ pub fn work_evidence(index: &Index, f: &Finding, max: usize, region: &mut TextRe
     }
 }
 
+/// A document row as inserted.
+struct DocRow<'a> {
+    doc_id: &'a str,
+    source: &'a str,
+    record: u64,
+    offset: u64,
+    url: Option<&'a str>,
+    bytes: u64,
+}
+
 /// Writes the store of a scan as it runs.
 pub struct StoreWriter {
     conn: Connection,
@@ -198,8 +208,37 @@ impl StoreWriter {
     }
 
     fn add(&mut self, doc: &Document, findings: &[Finding], index: &Index) -> Result<()> {
-        let source = self.source_id(&doc.origin.file)?;
-        let domain = doc.url.as_deref().and_then(url_domain);
+        let spans = findings.iter().map(|f| Span { start: f.doc_start, end: f.doc_end });
+        let row = DocRow {
+            doc_id: &doc.id,
+            source: &doc.origin.file,
+            record: doc.origin.record,
+            offset: doc.origin.offset,
+            url: doc.url.as_deref(),
+            bytes: doc.text.len() as u64,
+        };
+        let document = self.insert_document(&row, findings.len(), spans)?;
+        for f in findings {
+            let doc_text = doc.text.get(f.doc_start as usize..f.doc_end as usize).unwrap_or("");
+            let doc_text = truncate_at_char(doc_text, EVIDENCE_BYTES);
+            let work_text = work_evidence(index, f, EVIDENCE_BYTES, &mut self.region);
+            let spans = [f.doc_start, f.doc_end, f.work_start, f.work_end];
+            let score = (f.score() * 1e4).round() / 1e4;
+            self.insert_finding(document, f.work, spans, f.words, score, doc_text, &work_text)?;
+        }
+        self.batch(findings.len())
+    }
+
+    /// One document row; returns its id.
+    fn insert_document(
+        &mut self,
+        d: &DocRow<'_>,
+        findings: usize,
+        spans: impl Iterator<Item = Span>,
+    ) -> Result<i64> {
+        let source = self.source_id(d.source)?;
+        let domain = d.url.and_then(url_domain);
+        let finding_bytes: u64 = exlibris_text::union_spans(spans.collect()).iter().map(|s| s.len()).sum();
         self.conn
             .prepare_cached(
                 "INSERT INTO documents(doc_id, source_id, record, offset, url, domain, bytes, findings, finding_bytes)
@@ -207,45 +246,59 @@ impl StoreWriter {
             )
             .and_then(|mut st| {
                 st.execute(params![
-                    doc.id,
+                    d.doc_id,
                     source,
-                    doc.origin.record as i64,
-                    doc.origin.offset as i64,
-                    doc.url,
+                    d.record as i64,
+                    d.offset as i64,
+                    d.url,
                     domain,
-                    doc.text.len() as i64,
-                    findings.len() as i64,
-                    findings.iter().map(|f| (f.doc_end - f.doc_start) as i64).sum::<i64>()
+                    d.bytes as i64,
+                    findings as i64,
+                    finding_bytes as i64
                 ])
             })
             .at(&self.tmp)?;
-        let document = self.conn.last_insert_rowid();
-        for f in findings {
-            let doc_text = doc.text.get(f.doc_start as usize..f.doc_end as usize).unwrap_or("");
-            let doc_text = truncate_at_char(doc_text, EVIDENCE_BYTES).to_string();
-            let work_text = work_evidence(index, f, EVIDENCE_BYTES, &mut self.region);
-            let mut st = self
-                .conn
-                .prepare_cached(
-                    "INSERT INTO findings(document, work_idx, doc_start, doc_end, work_start, work_end,
-                     words, score, doc_text, work_text) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                )
-                .at(&self.tmp)?;
-            st.execute(params![
-                document,
-                f.work,
-                f.doc_start as i64,
-                f.doc_end as i64,
-                f.work_start as i64,
-                f.work_end as i64,
-                f.words,
-                (f.score() * 1e4).round() / 1e4,
-                doc_text,
-                work_text
-            ])
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// One finding row: `spans` are doc start, doc end, work start, work end.
+    #[allow(clippy::too_many_arguments)]
+    fn insert_finding(
+        &mut self,
+        document: i64,
+        work: u32,
+        spans: [u64; 4],
+        words: u32,
+        score: f64,
+        doc_text: &str,
+        work_text: &str,
+    ) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO findings(document, work_idx, doc_start, doc_end, work_start, work_end,
+                 words, score, doc_text, work_text) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    document,
+                    work,
+                    spans[0] as i64,
+                    spans[1] as i64,
+                    spans[2] as i64,
+                    spans[3] as i64,
+                    words,
+                    score,
+                    doc_text,
+                    work_text
+                ])
+            })
             .at(&self.tmp)?;
-        }
-        self.in_batch += findings.len() as u64;
+        Ok(())
+    }
+
+    /// Commit every [`BATCH`] findings.
+    fn batch(&mut self, added: usize) -> Result<()> {
+        self.in_batch += added as u64;
         if self.in_batch >= BATCH {
             self.conn.execute_batch("COMMIT; BEGIN").at(&self.tmp)?;
             self.in_batch = 0;
@@ -286,33 +339,21 @@ impl StoreWriter {
     /// The findings of one document, from `findings.jsonl`.
     fn add_records(&mut self, recs: &[FindingRecord], works: &HashMap<&str, u32>) -> Result<()> {
         let first = &recs[0];
-        let source = self.source_id(&first.source)?;
-        let domain = first.url.as_deref().and_then(url_domain);
-        let spans = exlibris_text::union_spans(
-            recs.iter().map(|f| Span { start: f.doc_start, end: f.doc_end }).collect(),
-        );
-        self.conn
-            .prepare_cached(
-                "INSERT INTO documents(doc_id, source_id, record, offset, url, domain, bytes, findings, finding_bytes)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )
-            .and_then(|mut st| {
-                st.execute(params![
-                    first.doc_id,
-                    source,
-                    first.record as i64,
-                    first.offset as i64,
-                    first.url,
-                    domain,
-                    // The document's length is not in the findings: the end
-                    // of its last finding is what is known.
-                    recs.iter().map(|f| f.doc_end).max().unwrap_or(0) as i64,
-                    recs.len() as i64,
-                    spans.iter().map(|s| s.len()).sum::<u64>() as i64
-                ])
-            })
-            .at(&self.tmp)?;
-        let document = self.conn.last_insert_rowid();
+        let row = DocRow {
+            doc_id: &first.doc_id,
+            source: &first.source,
+            record: first.record,
+            offset: first.offset,
+            url: first.url.as_deref(),
+            // The document's length is not in the findings: the end of its
+            // last finding is what is known.
+            bytes: recs.iter().map(|f| f.doc_end).max().unwrap_or(0),
+        };
+        let document = self.insert_document(
+            &row,
+            recs.len(),
+            recs.iter().map(|f| Span { start: f.doc_start, end: f.doc_end }),
+        )?;
         for f in recs {
             let Some(&work) = works.get(f.work_id.as_str()) else {
                 return Err(StoreError::Refused {
@@ -320,33 +361,10 @@ impl StoreWriter {
                     reason: format!("finding of unknown work {:?}", f.work_id),
                 });
             };
-            let mut st = self
-                .conn
-                .prepare_cached(
-                    "INSERT INTO findings(document, work_idx, doc_start, doc_end, work_start, work_end,
-                     words, score, doc_text, work_text) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                )
-                .at(&self.tmp)?;
-            st.execute(params![
-                document,
-                work,
-                f.doc_start as i64,
-                f.doc_end as i64,
-                f.work_start as i64,
-                f.work_end as i64,
-                f.words,
-                f.score,
-                f.doc_excerpt,
-                f.work_excerpt
-            ])
-            .at(&self.tmp)?;
+            let spans = [f.doc_start, f.doc_end, f.work_start, f.work_end];
+            self.insert_finding(document, work, spans, f.words, f.score, &f.doc_excerpt, &f.work_excerpt)?;
         }
-        self.in_batch += recs.len() as u64;
-        if self.in_batch >= BATCH {
-            self.conn.execute_batch("COMMIT; BEGIN").at(&self.tmp)?;
-            self.in_batch = 0;
-        }
-        Ok(())
+        self.batch(recs.len())
     }
 
     /// Complete the store from the published results (`stats.json` and

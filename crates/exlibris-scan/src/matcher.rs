@@ -13,6 +13,8 @@
 //! 4. Merge neighbouring pieces of one passage, drop findings shorter than
 //!    `min_words` or resting only on fingerprints shared by several works,
 //!    and where findings overlap in the document keep the strongest.
+use std::collections::BTreeSet;
+
 use exlibris_index::{Index, TextRegion};
 use exlibris_text::{align, fingerprint_text, AlignParams, Region};
 
@@ -207,42 +209,54 @@ impl<'i> Matcher<'i> {
         Ok(self.select(found))
     }
 
+    /// Chain one work's hits (sorted by document token). Open chains are
+    /// kept ordered by the diagonal of their last hit, and by its document
+    /// token for expiry, so a hit looks only at chains near its diagonal:
+    /// a passage repeated throughout a work (many postings per fingerprint)
+    /// costs a logarithm, not a scan of every open chain.
     fn chains(&self, hits: &[Hit]) -> Vec<Chain> {
         let (gap, drift) = (self.opts.max_gap as i64, self.opts.max_drift as i64);
-        let mut active: Vec<Chain> = Vec::new();
-        let mut closed = Vec::new();
+        let diag_of = |h: Hit| h.wtok as i64 - h.dtok as i64;
+        let mut chains: Vec<Chain> = Vec::new();
+        let mut by_diag: BTreeSet<(i64, usize)> = BTreeSet::new();
+        let mut by_dtok: BTreeSet<(u32, usize)> = BTreeSet::new();
         for &h in hits {
-            let mut i = 0;
-            while i < active.len() {
-                if (h.dtok as i64) - (active[i].last().dtok as i64) > gap {
-                    closed.push(active.swap_remove(i));
-                } else {
-                    i += 1;
+            while let Some(&(t, id)) = by_dtok.first() {
+                if (h.dtok as i64) - (t as i64) <= gap {
+                    break;
                 }
+                by_dtok.pop_first();
+                by_diag.remove(&(diag_of(chains[id].last()), id));
             }
-            let diag = h.wtok as i64 - h.dtok as i64;
-            let best = active
-                .iter_mut()
-                .filter(|c| {
-                    let l = c.last();
+            let diag = diag_of(h);
+            let best = by_diag
+                .range((diag - drift, 0)..=(diag + drift, usize::MAX))
+                .filter(|&&(_, id)| {
+                    let l = chains[id].last();
                     h.dtok > l.dtok
                         && (h.wtok as i64) > l.wtok as i64 - drift
                         && (h.wtok as i64) <= l.wtok as i64 + gap + drift
                 })
-                .map(|c| {
-                    let l = c.last();
-                    ((l.wtok as i64 - l.dtok as i64 - diag).abs(), c)
-                })
-                .filter(|(d, _)| *d <= drift)
-                .min_by_key(|(d, c)| (*d, c.hits[0].dtok));
-            match best {
-                Some((_, c)) => c.hits.push(h),
-                None => active.push(Chain { hits: vec![h] }),
-            }
+                .map(|&(d, id)| ((d - diag).abs(), chains[id].hits[0].dtok, id))
+                .min();
+            let id = match best {
+                Some((_, _, id)) => {
+                    let l = chains[id].last();
+                    by_diag.remove(&(diag_of(l), id));
+                    by_dtok.remove(&(l.dtok, id));
+                    chains[id].hits.push(h);
+                    id
+                }
+                None => {
+                    chains.push(Chain { hits: vec![h] });
+                    chains.len() - 1
+                }
+            };
+            by_diag.insert((diag, id));
+            by_dtok.insert((h.dtok, id));
         }
-        closed.extend(active);
-        closed.sort_by_key(|c| (c.hits[0].dtok, c.hits[0].wtok));
-        closed
+        chains.sort_by_key(|c| (c.hits[0].dtok, c.hits[0].wtok));
+        chains
     }
 
     /// Verify and extend a chain on the words of both sides.
