@@ -23,6 +23,8 @@ wiki="$shared/corpora/wiki/enwiki-excerpt.jsonl"
 
 step() { printf '… %s\n' "$*" >&2; }
 # run CMD…: prints "seconds max_rss_kb" of the command (its output discarded)
+# Scans write fresh results (an existing directory would be resumed, not rescanned).
+fresh() { rm -rf "$1"; echo "$1"; }
 measure() { /usr/bin/time -f '%e %M' -o "$work/time.txt" "$@" >/dev/null 2>"$work/last.err" || { cat "$work/last.err" >&2; return 1; }; cat "$work/time.txt"; }
 words_of() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['tokens'])" "$1/meta.json"; }
 bytes_scanned() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['bytes_scanned'])" "$1/stats.json"; }
@@ -51,23 +53,23 @@ step "read floor"
 read -r zs _ < <(measure sh -c "zstd -dc '$work/corpus1.jsonl.zst' > /dev/null")
 raw1=$(zstd -dc "$work/corpus1.jsonl.zst" | wc -c)
 row "zstd -dc corpus 1x > /dev/null" "$(python3 -c "print(f'{$raw1/1e6/$zs:.0f} MB/s of JSON Lines')")"
-read -r rs _ < <(measure "$exl" scan --read-only --threads 1 --index "$work/idx10" --out "$work/ro" "$work/corpus1.jsonl.zst")
+read -r rs _ < <(measure "$exl" scan --read-only --threads 1 --index "$work/idx10" --out "$(fresh "$work/ro")" "$work/corpus1.jsonl.zst")
 text1=$(bytes_scanned "$work/ro")
 floor=$(python3 -c "print($text1/1e6/$rs)")
 row "read floor (decompress+parse+normalise), 1 thread" "$(python3 -c "print(f'{$floor:.0f} MB/s of text ({$raw1/1e6/$rs:.0f} MB/s of JSON Lines)')")"
 
 for t in 1 2; do
   step "scan corpus 1x vs catalog 10x, $t thread(s)"
-  read -r s rss < <(measure "$exl" scan --threads "$t" --index "$work/idx10" --out "$work/r10-$t" "$work/corpus1.jsonl.zst")
+  read -r s rss < <(measure "$exl" scan --threads "$t" --index "$work/idx10" --out "$(fresh "$work/r10-$t")" "$work/corpus1.jsonl.zst")
   mbs=$(python3 -c "print($text1/1e6/$s)")
   row "scan, corpus 1x, catalog 10x, $t thread(s)" "$(python3 -c "print(f'{$mbs:.0f} MB/s total, {$mbs/$t:.0f} MB/s per core; scan/read floor {$mbs/$t/$floor:.2f}; peak RSS {$rss/1024:.0f} MiB = {$rss*1024/$words10:.2f} B/catalog word')")"
 done
 step "scan corpus 4x vs catalog 10x"
-read -r s rss4 < <(measure "$exl" scan --threads 2 --index "$work/idx10" --out "$work/r10-4x" "$work/corpus4.jsonl.zst")
+read -r s rss4 < <(measure "$exl" scan --threads 2 --index "$work/idx10" --out "$(fresh "$work/r10-4x")" "$work/corpus4.jsonl.zst")
 text4=$(bytes_scanned "$work/r10-4x")
 row "scan, corpus 4x, catalog 10x, 2 threads" "$(python3 -c "print(f'{$text4/1e6/$s:.0f} MB/s total; peak RSS {$rss4/1024:.0f} MiB')")"
 step "scan corpus 1x vs catalog 1x"
-read -r s rss1 < <(measure "$exl" scan --threads 2 --index "$work/idx1" --out "$work/r1-2" "$work/corpus1.jsonl.zst")
+read -r s rss1 < <(measure "$exl" scan --threads 2 --index "$work/idx1" --out "$(fresh "$work/r1-2")" "$work/corpus1.jsonl.zst")
 row "scan, corpus 1x, catalog 1x, 2 threads" "$(python3 -c "print(f'{$text1/1e6/$s:.0f} MB/s total; peak RSS {$rss1/1024:.0f} MiB = {$rss1*1024/$words1:.2f} B/catalog word')")"
 
 echo
