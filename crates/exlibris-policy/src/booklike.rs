@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use crate::tag::{Tag, TagKind};
 
 /// Words from which a document counts as long.
-const LONG_WORDS: usize = 5_000;
+const LONG_WORDS: usize = 2_000;
 
 /// A book-likeness tag, when the document looks like (part of) a book.
 pub fn book_like(doc_id: &str, text: &str) -> Option<Tag> {
@@ -31,11 +31,14 @@ pub fn book_like(doc_id: &str, text: &str) -> Option<Tag> {
             front.push(line.to_string());
         }
         // Running headers: short lines repeated, page numbers masked.
+        if line.starts_with(['|', '{', '}', '=', '!', '*', '<', '[', '#', '-']) {
+            continue; // markup (wiki tables, headings, lists), not a page header
+        }
         let key: String = lower.chars().map(|c| if c.is_ascii_digit() { '#' } else { c }).collect();
         *repeated.entry(key).or_default() += 1;
     }
-    let headers = repeated.iter().filter(|(k, &n)| n >= 3 && k.chars().any(char::is_alphabetic)).count();
-    let mut score: f32 = if words >= 20_000 { 0.3 } else { 0.15 };
+    let headers = repeated.iter().filter(|(k, &n)| n >= 4 && k.chars().any(char::is_alphabetic)).count();
+    let mut score: f32 = if words >= 20_000 { 0.2 } else { 0.1 };
     let mut why = vec![format!("{words} words")];
     if chapters >= 2 {
         score += 0.3;
@@ -49,7 +52,7 @@ pub fn book_like(doc_id: &str, text: &str) -> Option<Tag> {
         score += 0.2;
         why.push(format!("{headers} repeated header lines"));
     }
-    (score >= 0.35).then(|| Tag::new(doc_id, TagKind::BookLike, score.min(0.6), why.join("; "), None))
+    (score >= 0.4).then(|| Tag::new(doc_id, TagKind::BookLike, score.min(0.6), why.join("; "), None))
 }
 
 #[cfg(test)]
@@ -67,6 +70,6 @@ mod tests {
         let tag = book_like("d", &t).unwrap();
         assert!(tag.evidence.contains("3 chapter headings"), "{}", tag.evidence);
         assert!(book_like("d", "CHAPTER 1\nshort").is_none());
-        assert!(book_like("d", &"word ".repeat(6000)).is_none());
+        assert!(book_like("d", &"word ".repeat(30000)).is_none());
     }
 }

@@ -33,7 +33,10 @@ pub fn copyright_tags(doc_id: &str, text: &str) -> Vec<Tag> {
         }
         let lower = l.to_lowercase();
         let span = Some((start, start + line.trim_end().len()));
-        if let Some(s) = STATEMENTS.iter().find(|s| lower.contains(*s)) {
+        // Short statements ("first published in") also occur in prose: only
+        // on a short line do they read as a copyright page.
+        let strong = lower.contains("all rights reserved") || lower.contains("no part of this");
+        if let Some(s) = STATEMENTS.iter().find(|s| lower.contains(*s)).filter(|_| strong || l.len() <= 120) {
             tags.push(Tag::new(doc_id, TagKind::CopyrightPage, 0.8, format!("statement {s:?}: {l}"), span));
         } else if let Some((years, holder)) = copyright_line(l) {
             tags.push(Tag::new(

@@ -67,14 +67,17 @@ pub struct Reasons {
     pub reasons: Vec<String>,
 }
 
+/// Works found per document (doc id → (work id, rights)).
+pub type DocWorks = HashMap<String, Vec<(String, Option<String>)>>;
+
 /// Works found per document, with their rights, from a results directory.
-pub fn load_findings(dir: &Path) -> Result<HashMap<String, Vec<(String, Option<String>)>>> {
+pub fn load_findings(dir: &Path) -> Result<DocWorks> {
     let results = exlibris_scan::Results::read(dir)?;
     let rights: HashMap<String, Option<String>> =
         results.works.works.iter().map(|w| (w.work_id.clone(), w.rights.clone())).collect();
     let path = dir.join(exlibris_scan::results::FINDINGS);
     let text = std::fs::read_to_string(&path).map_err(|e| Error::Io(path.display().to_string(), e))?;
-    let mut out: HashMap<String, Vec<(String, Option<String>)>> = HashMap::new();
+    let mut out = DocWorks::new();
     #[derive(Deserialize)]
     struct F {
         doc_id: String,
@@ -139,7 +142,7 @@ pub fn filter(
     tagger: &Tagger,
     ledger: &Ledger,
     policy: &Policy,
-    findings: &HashMap<String, Vec<(String, Option<String>)>>,
+    findings: &DocWorks,
     dirs: &FilterDirs<'_>,
 ) -> Result<FilterStats> {
     if let Some(i) = inputs.iter().find(|i| i.kind != InputKind::Jsonl) {

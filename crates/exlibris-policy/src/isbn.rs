@@ -17,7 +17,7 @@ pub fn valid_isbn10(digits: &str) -> bool {
         };
         sum += v * (10 - i as u32);
     }
-    sum % 11 == 0
+    sum.is_multiple_of(11)
 }
 
 /// Whether `digits` is a valid ISBN-13: a 978 or 979 EAN-13, weights 1,3.
@@ -31,7 +31,7 @@ pub fn valid_isbn13(digits: &str) -> bool {
     }
     let sum: u32 =
         b.iter().enumerate().map(|(i, &c)| (c - b'0') as u32 * if i % 2 == 0 { 1 } else { 3 }).sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// One ISBN found in a text.
@@ -83,8 +83,11 @@ pub fn find_isbns(text: &str) -> Vec<IsbnMatch> {
                 break;
             }
         }
-        let before = &text[i.saturating_sub(12)..i];
-        let before = if text.is_char_boundary(i.saturating_sub(12)) { before } else { "" };
+        let mut from = i.saturating_sub(12);
+        while !text.is_char_boundary(from) {
+            from += 1;
+        }
+        let before = &text[from..i];
         let labelled = before.to_ascii_uppercase().contains("ISBN");
         let mut found = None;
         let mut digits = String::new();

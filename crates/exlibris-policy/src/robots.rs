@@ -75,8 +75,7 @@ impl Robots {
     /// (case-insensitively), else those of the `*` groups.
     fn rules_for(&self, agent: &str) -> Vec<&Rule> {
         let agent = agent.to_ascii_lowercase();
-        let named: Vec<&Group> =
-            self.groups.iter().filter(|g| g.agents.iter().any(|a| *a == agent)).collect();
+        let named: Vec<&Group> = self.groups.iter().filter(|g| g.agents.contains(&agent)).collect();
         let groups = if named.is_empty() {
             self.groups.iter().filter(|g| g.agents.iter().any(|a| a == "*")).collect()
         } else {
