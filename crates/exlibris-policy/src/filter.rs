@@ -127,6 +127,15 @@ fn create(path: &Path, c: &Compression) -> Result<Box<dyn Write>> {
     })
 }
 
+fn rule_of(reason: &str) -> String {
+    let words: Vec<&str> = reason.split([' ', ':']).filter(|w| !w.is_empty()).take(2).collect();
+    match words.as_slice() {
+        ["tag", name] => format!("tag {name}"),
+        [first, ..] => first.to_string(),
+        [] => String::new(),
+    }
+}
+
 /// Where the filter writes.
 pub struct FilterDirs<'a> {
     /// Kept documents.
@@ -218,11 +227,11 @@ pub fn filter(
             } else {
                 stats.quarantined += 1;
                 stats.quarantined_bytes += bytes;
-                let mut rules: Vec<&str> =
-                    decision.reasons.iter().map(|r| r.split([' ', ':']).next().unwrap_or("")).collect();
+                // The rule: "tag NAME", else the reason's first word.
+                let mut rules: Vec<String> = decision.reasons.iter().map(|r| rule_of(r)).collect();
                 rules.dedup();
                 for r in rules {
-                    *stats.by_rule.entry(r.to_string()).or_default() += 1;
+                    *stats.by_rule.entry(r).or_default() += 1;
                 }
                 let rec = Reasons { file: file.clone(), record, doc_id, source, reasons: decision.reasons };
                 let mut j = serde_json::to_vec(&rec).expect("serialisable");

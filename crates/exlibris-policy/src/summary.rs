@@ -46,7 +46,7 @@ fn kind_of(method: Option<&str>, url: bool, name: &str) -> &'static str {
         "Undeclared (not attributed to any declared source)"
     } else if m.contains("licen") || m.contains("purchase") || m.contains("agreement") {
         "Commercially licensed data (2.2)"
-    } else if m.contains("crawl") || m.contains("scrap") || url {
+    } else if m.contains("crawl") || m.contains("scrap") || (m.is_empty() && url) {
         "Data crawled and scraped from online sources (2.3)"
     } else if m.contains("user") {
         "User data (2.4)"
