@@ -25,6 +25,12 @@ enum Command {
     Serve(cmd::serve::Args),
     /// Combine results directories of separate runs (same index and settings).
     Merge(cmd::merge::Args),
+    /// Tag documents (shadow-library markers, copyright pages, ISBNs, opt-outs, book-likeness).
+    Tag(cmd::tag::Args),
+    /// Keep or quarantine each document by a policy.
+    Filter(cmd::filter::Args),
+    /// Draft the EU AI Act public summary of training content.
+    Summary(cmd::summary::Args),
     /// Test whether a language model read a given work.
     #[cfg(feature = "probe")]
     Probe(cmd::probe::Args),
@@ -38,6 +44,9 @@ fn main() -> ExitCode {
         Command::Report(a) => cmd::report::run(a),
         Command::Serve(a) => cmd::serve::run(a),
         Command::Merge(a) => cmd::merge::run(a),
+        Command::Tag(a) => cmd::tag::run(a),
+        Command::Filter(a) => cmd::filter::run(a),
+        Command::Summary(a) => cmd::summary::run(a),
         #[cfg(feature = "probe")]
         Command::Probe(args) => cmd::probe::run(args),
     };

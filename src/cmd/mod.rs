@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+pub mod filter;
 pub mod index;
 pub mod merge;
 #[cfg(feature = "probe")]
@@ -12,6 +13,8 @@ pub mod probe;
 pub mod report;
 pub mod scan;
 pub mod serve;
+pub mod summary;
+pub mod tag;
 
 /// Exit code of a run that finished but refused some input.
 pub const EXIT_PARTIAL: u8 = 2;

@@ -37,6 +37,7 @@ pub use jsonl::{JsonlReader, LineReader};
 #[cfg(feature = "parquet")]
 pub use parquet::ParquetReader;
 pub use warc::WarcReader;
+pub use web::{page_head, PageHead};
 
 /// What a reader can do, so the scanner and the planner need not guess.
 #[derive(Clone, Copy, Debug, Default)]

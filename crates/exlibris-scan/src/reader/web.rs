@@ -37,6 +37,85 @@ pub(crate) fn page_text(
     Ok(if html { exlibris_text::html::html_to_text(&text) } else { text })
 }
 
+/// What a page says about itself outside its text: the HTTP response
+/// headers and the HTML `<meta name=… content=…>` pairs (names lowercased),
+/// which text extraction drops. Opt-out taggers (TDMRep, `X-Robots-Tag`,
+/// robots `noai`) read them; the scan does not.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PageHead {
+    /// HTTP response headers, as sent (empty when the block is not HTTP).
+    pub headers: Vec<(String, String)>,
+    /// `<meta>` tags with a `name` (or `http-equiv`) and a `content`.
+    pub meta: Vec<(String, String)>,
+}
+
+/// The [`PageHead`] of a web page's block. Never fails: what cannot be read
+/// is left out. Only the first 64 KiB of the (decoded) body are searched.
+pub fn page_head(http: bool, bytes: &[u8]) -> PageHead {
+    let (headers, body) = if http {
+        match split_http(bytes) {
+            Ok((_, headers, body)) => {
+                let mut body = body.to_vec();
+                if header(&headers, "transfer-encoding")
+                    .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"))
+                {
+                    body = dechunk(&body).unwrap_or_default();
+                }
+                if let Some(enc) = header(&headers, "content-encoding") {
+                    body = decompress(&enc.to_ascii_lowercase(), body, 1 << 20).unwrap_or_default();
+                }
+                (headers, body)
+            }
+            Err(_) => (Vec::new(), Vec::new()),
+        }
+    } else {
+        (Vec::new(), bytes.to_vec())
+    };
+    PageHead { headers, meta: meta_tags(&body[..body.len().min(64 << 10)]) }
+}
+
+/// `(name, content)` of the `<meta>` tags of an HTML prefix.
+fn meta_tags(body: &[u8]) -> Vec<(String, String)> {
+    let html = String::from_utf8_lossy(body);
+    let lower = html.to_ascii_lowercase();
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some(i) = lower[at..].find("<meta") {
+        let start = at + i + 5;
+        let end = lower[start..].find('>').map_or(lower.len(), |j| start + j);
+        let attrs = attributes(&html[start..end]);
+        let get = |k: &str| attrs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        if let (Some(name), Some(content)) = (get("name").or_else(|| get("http-equiv")), get("content")) {
+            out.push((name.to_ascii_lowercase(), content));
+        }
+        at = end;
+    }
+    out
+}
+
+/// Attributes of a tag's inside: `name="v"`, `name='v'` or `name=v`.
+fn attributes(s: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(eq) = rest.find('=') {
+        let name = rest[..eq].split_whitespace().last().unwrap_or("").trim_matches('/').to_ascii_lowercase();
+        let after = rest[eq + 1..].trim_start();
+        let (value, next) = match after.chars().next() {
+            Some(q @ ('"' | '\'')) => match after[1..].find(q) {
+                Some(j) => (&after[1..1 + j], &after[2 + j..]),
+                None => (&after[1..], ""),
+            },
+            _ => {
+                let j = after.find(char::is_whitespace).unwrap_or(after.len());
+                (&after[..j], &after[j..])
+            }
+        };
+        out.push((name, value.to_string()));
+        rest = next;
+    }
+    out
+}
+
 type Headers = Vec<(String, String)>;
 
 fn header<'h>(h: &'h Headers, name: &str) -> Option<&'h str> {
@@ -152,6 +231,19 @@ fn to_utf8(body: &[u8], charset: Option<&str>, html: bool) -> Result<String, Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn page_heads_keep_headers_and_meta() {
+        let msg = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\ntdm-reservation: 1\r\nX-Robots-Tag: noai\r\n\r\n<html><head><meta name=\"TDM-Reservation\" content=\"1\"><meta content='noai, noimageai' name=robots /></head><p>x</p>";
+        let head = page_head(true, msg);
+        assert_eq!(header(&head.headers, "tdm-reservation"), Some("1"));
+        assert_eq!(header(&head.headers, "x-robots-tag"), Some("noai"));
+        assert_eq!(
+            head.meta,
+            vec![("tdm-reservation".into(), "1".into()), ("robots".into(), "noai, noimageai".into())]
+        );
+        assert_eq!(page_head(false, b"<meta name=a content=b>").meta, vec![("a".into(), "b".into())]);
+    }
 
     #[test]
     fn http_pages_are_decoded() {
