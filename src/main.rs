@@ -37,6 +37,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Like other Unix tools: `exlibris report … | head` ends quietly when the
+    // reader goes away, instead of panicking on a broken pipe.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread
+    // starts; no handler is installed.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result: anyhow::Result<ExitCode> = match cli.command {
         Command::Index(a) => cmd::index::run(a),
