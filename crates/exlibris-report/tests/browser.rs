@@ -3,49 +3,17 @@
 //! works; a screenshot is kept under `target/test-artefacts/`.
 //!
 //! Skips (with a message) where `/usr/bin/chromium` is absent; CI installs it.
-use std::ffi::OsStr;
-use std::path::{Path, PathBuf};
 
 use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
-use headless_chrome::{Browser, LaunchOptions, Tab};
+use headless_chrome::Tab;
 
 use exlibris_report::store::Store;
 use exlibris_report::{fixture, html_report, HtmlOptions};
 use exlibris_scan::Results;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-fn browser() -> Option<Browser> {
-    if !Path::new(CHROMIUM).exists() {
-        eprintln!(
-            "SKIPPED: {CHROMIUM} is absent (apt-get install -y chromium); the browser test did not run"
-        );
-        return None;
-    }
-    let args: Vec<&OsStr> =
-        ["--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
-            .iter()
-            .map(OsStr::new)
-            .collect();
-    let opts = LaunchOptions::default_builder()
-        .path(Some(PathBuf::from(CHROMIUM)))
-        .headless(true)
-        .sandbox(false)
-        .window_size(Some((1280, 1400)))
-        .args(args)
-        .build()
-        .expect("launch options");
-    Some(Browser::new(opts).expect("start chromium"))
-}
-
-fn artefacts() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let d = target.join("test-artefacts");
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+#[path = "support/chrome.rs"]
+mod chrome;
+use chrome::{artefacts, browser};
 
 /// Evaluate `expr` in the page; its value through JSON (arrays come back whole).
 fn js(tab: &Tab, expr: &str) -> serde_json::Value {
@@ -55,7 +23,7 @@ fn js(tab: &Tab, expr: &str) -> serde_json::Value {
 
 #[test]
 fn report_renders_sorts_and_shows_evidence() {
-    let Some(browser) = browser() else { return };
+    let Some(browser) = browser((1280, 1400)) else { return };
     let fx = fixture::build();
     let r = Results::read(&fx.results).unwrap();
     let store = Store::open_for(&r).unwrap();

@@ -3,49 +3,17 @@
 //! screenshot is kept under `target/test-artefacts/`.
 //!
 //! Skips (with a message) where `/usr/bin/chromium` is absent; CI installs it.
-use std::ffi::OsStr;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
-use headless_chrome::{Browser, LaunchOptions, Tab};
+use headless_chrome::Tab;
 
 use exlibris_report::fixture;
 use exlibris_server::{ServerConfig, Service};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-fn browser() -> Option<Browser> {
-    if !Path::new(CHROMIUM).exists() {
-        eprintln!(
-            "SKIPPED: {CHROMIUM} is absent (apt-get install -y chromium); the browser test did not run"
-        );
-        return None;
-    }
-    let args: Vec<&OsStr> =
-        ["--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
-            .iter()
-            .map(OsStr::new)
-            .collect();
-    let opts = LaunchOptions::default_builder()
-        .path(Some(PathBuf::from(CHROMIUM)))
-        .headless(true)
-        .sandbox(false)
-        .window_size(Some((1200, 1300)))
-        .args(args)
-        .build()
-        .expect("launch options");
-    Some(Browser::new(opts).expect("start chromium"))
-}
-
-fn artefacts() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let d = target.join("test-artefacts");
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+#[path = "../../exlibris-report/tests/support/chrome.rs"]
+mod chrome;
+use chrome::{artefacts, browser};
 
 fn text(tab: &Tab, selector: &str) -> String {
     tab.wait_for_element(selector).unwrap().get_inner_text().unwrap()
@@ -53,7 +21,7 @@ fn text(tab: &Tab, selector: &str) -> String {
 
 #[test]
 fn page_search_open_and_paste() {
-    let Some(browser) = browser() else { return };
+    let Some(browser) = browser((1200, 1300)) else { return };
     let fx = fixture::build();
     let service = Service::open(&fx.index, &fx.results, ServerConfig::default()).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
