@@ -85,13 +85,7 @@ fn scan_finds_quotes_with_exact_offsets_and_reports_them() {
         jsonl(&[("d1", &doc), ("d2", "Nothing to see here at all, just words.")]),
     )
     .unwrap();
-    let out = run(exlibris()
-        .arg("scan")
-        .arg("--index")
-        .arg(&idx)
-        .arg("--out")
-        .arg(fx.path("r"))
-        .arg(fx.path("c.jsonl")));
+    let out = scan_into(&idx, &fx.path("r"), &[fx.path("c.jsonl")], &[]);
     assert!(out.status.success(), "exit {:?}", out.status);
     let findings: Vec<serde_json::Value> = std::fs::read_to_string(fx.path("r/findings.jsonl"))
         .unwrap()
@@ -142,14 +136,7 @@ fn bad_records_are_reported_counted_and_the_scan_goes_on() {
     std::fs::write(fx.path("c.jsonl"), corpus).unwrap();
     std::fs::create_dir(fx.path("dir")).unwrap();
     std::os::unix::fs::symlink("/nonexistent/file.jsonl", fx.path("dir/dangling.jsonl")).unwrap();
-    let out = run(exlibris()
-        .arg("scan")
-        .arg("--index")
-        .arg(&idx)
-        .arg("--out")
-        .arg(fx.path("r"))
-        .arg(fx.path("c.jsonl"))
-        .arg(fx.path("dir")));
+    let out = scan_into(&idx, &fx.path("r"), &[fx.path("c.jsonl"), fx.path("dir")], &[]);
     assert_eq!(out.status.code(), Some(2), "a partial run exits 2");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("c.jsonl: record 2"), "{stderr}");
@@ -180,14 +167,7 @@ fn bad_records_are_reported_counted_and_the_scan_goes_on() {
     assert_eq!(std::fs::read_to_string(fx.path("r/rejected.jsonl")).unwrap().lines().count(), 7);
     assert_eq!(std::fs::read_to_string(fx.path("r/findings.jsonl")).unwrap().lines().count(), 1);
 
-    let strict = run(exlibris()
-        .arg("scan")
-        .arg("--strict")
-        .arg("--index")
-        .arg(&idx)
-        .arg("--out")
-        .arg(fx.path("s"))
-        .arg(fx.path("c.jsonl")));
+    let strict = scan_into(&idx, &fx.path("s"), &[fx.path("c.jsonl")], &["--strict"]);
     assert_eq!(strict.status.code(), Some(1));
     let err = String::from_utf8_lossy(&strict.stderr);
     assert!(err.contains("c.jsonl: record 2") && err.contains("--strict"), "{err}");
@@ -203,13 +183,7 @@ fn directories_of_text_files_and_compressed_jsonl_are_read() {
     let z = zstd::encode_all(jsonl(&[("z1", WORK_A)]).as_bytes(), 3).unwrap();
     std::fs::write(fx.path("corpus/part.data.zst"), z).unwrap();
     std::fs::write(fx.path("corpus/notes.bin"), b"\x00\x01").unwrap();
-    let out = run(exlibris()
-        .arg("scan")
-        .arg("--index")
-        .arg(&idx)
-        .arg("--out")
-        .arg(fx.path("r"))
-        .arg(fx.path("corpus")));
+    let out = scan_into(&idx, &fx.path("r"), &[fx.path("corpus")], &[]);
     assert!(out.status.success());
     let stats = read_json(&fx.path("r/stats.json"));
     assert_eq!(stats["documents_scanned"], 2);
@@ -231,33 +205,13 @@ fn a_corrupt_or_incomplete_index_is_refused() {
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x40;
     std::fs::write(&fp, bytes).unwrap();
-    let out = run(exlibris()
-        .arg("scan")
-        .arg("--index")
-        .arg(&idx)
-        .arg("--out")
-        .arg(fx.path("r"))
-        .arg(fx.path("c.jsonl")));
+    let out = scan_into(&idx, &fx.path("r"), &[fx.path("c.jsonl")], &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("checksum mismatch"));
     std::fs::remove_file(idx.join("meta.json")).unwrap();
-    let out = run(exlibris()
-        .arg("scan")
-        .arg("--index")
-        .arg(&idx)
-        .arg("--out")
-        .arg(fx.path("r"))
-        .arg(fx.path("c.jsonl")));
+    let out = scan_into(&idx, &fx.path("r"), &[fx.path("c.jsonl")], &[]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("not an exlibris index"));
-    let out = run(exlibris()
-        .arg("scan")
-        .arg("--k")
-        .arg("9")
-        .arg("--index")
-        .arg(fx.index())
-        .arg("--out")
-        .arg(fx.path("r"))
-        .arg(fx.path("c.jsonl")));
+    let out = scan_into(&fx.index(), &fx.path("r"), &[fx.path("c.jsonl")], &["--k", "9"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("index built with k = 6"));
 }
 
@@ -376,13 +330,7 @@ fn a_fifty_megabyte_document_is_scanned() {
     let doc = format!("{filler}\n\n{WORK_B}\n\n{filler}");
     assert!(doc.len() > 50 << 20);
     std::fs::write(fx.path("big.jsonl"), jsonl(&[("big", &doc)])).unwrap();
-    let out = run(exlibris()
-        .arg("scan")
-        .arg("--index")
-        .arg(&idx)
-        .arg("--out")
-        .arg(fx.path("r"))
-        .arg(fx.path("big.jsonl")));
+    let out = scan_into(&idx, &fx.path("r"), &[fx.path("big.jsonl")], &[]);
     assert!(out.status.success());
     let line = std::fs::read_to_string(fx.path("r/findings.jsonl")).unwrap();
     let f: serde_json::Value = serde_json::from_str(line.lines().next().expect("one finding")).unwrap();
