@@ -19,14 +19,14 @@
 //!          documents(domain), works(title), works(author), works(isbn) (NOCASE)
 //! ```
 //!
-//! `doc_text` and `work_text` are the evidence: the matched text of each side,
-//! cut at [`EVIDENCE_BYTES`] (the document's text is not kept anywhere else,
-//! so this is what the evidence view shows; a finding longer than that shows
-//! its first 2 KB). That bounds the store to about 4.3 KB per finding.
+//! `doc_text` and `work_text` are the evidence: the findings' excerpts, the
+//! start of the matched text of each side, up to [`EVIDENCE_BYTES`] (the
+//! document's text is not kept anywhere else, so this is what the evidence
+//! view shows). That bounds the store to about 4.3 KB per finding.
 //!
-//! The store is written by [`StoreWriter`], a [`Sink`], into
-//! `exlibris.db.tmp` inside transactions, and renamed into place by
-//! [`StoreWriter::finish`] once `stats.json` is written; it records the run
+//! [`StoreWriter::build`] writes the store from a published results
+//! directory (so it is the same after a resumed scan or a merge) into
+//! `exlibris.db.tmp` inside transactions, and renames it into place; it records the run
 //! it belongs to and [`Store::open_for`] refuses a store of another run.
 //! A store of an older schema is migrated on open ([`MIGRATIONS`]); one of a
 //! newer schema, or a file that is not a store, is refused with the reason.
@@ -37,7 +37,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
 
 use exlibris_index::{Index, TextRegion};
-use exlibris_scan::{Document, Finding, FindingRecord, Results, ScanError, Sink};
+use exlibris_scan::{Finding, FindingRecord, Results};
 use exlibris_text::{truncate_at_char, Span};
 
 /// File name of the store in a results directory.
@@ -45,7 +45,7 @@ pub const DB: &str = "exlibris.db";
 /// Schema version written by this build.
 pub const SCHEMA_VERSION: i64 = 1;
 /// Bytes of each side of a finding kept as evidence.
-pub const EVIDENCE_BYTES: usize = 2048;
+pub const EVIDENCE_BYTES: usize = exlibris_scan::matcher::EXCERPT_BYTES;
 /// Cells of the stored coverage strips.
 pub const STRIP_CELLS: usize = 100;
 /// Findings written per transaction.
@@ -162,13 +162,12 @@ struct DocRow<'a> {
     bytes: u64,
 }
 
-/// Writes the store of a scan as it runs.
+/// Writes the store of a published results directory ([`StoreWriter::build`]).
 pub struct StoreWriter {
     conn: Connection,
     tmp: PathBuf,
     path: PathBuf,
     sources: HashMap<String, i64>,
-    region: TextRegion,
     in_batch: u64,
 }
 
@@ -184,14 +183,7 @@ impl StoreWriter {
         conn.execute_batch("PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF;").at(&tmp)?;
         conn.execute_batch(SCHEMA).at(&tmp)?;
         conn.execute_batch("BEGIN").at(&tmp)?;
-        Ok(StoreWriter {
-            conn,
-            tmp,
-            path,
-            sources: HashMap::new(),
-            region: TextRegion::default(),
-            in_batch: 0,
-        })
+        Ok(StoreWriter { conn, tmp, path, sources: HashMap::new(), in_batch: 0 })
     }
 
     fn source_id(&mut self, path: &str) -> Result<i64> {
@@ -205,28 +197,6 @@ impl StoreWriter {
             .at(&self.tmp)?;
         self.sources.insert(path.to_string(), id);
         Ok(id)
-    }
-
-    fn add(&mut self, doc: &Document, findings: &[Finding], index: &Index) -> Result<()> {
-        let spans = findings.iter().map(|f| Span { start: f.doc_start, end: f.doc_end });
-        let row = DocRow {
-            doc_id: &doc.id,
-            source: &doc.origin.file,
-            record: doc.origin.record,
-            offset: doc.origin.offset,
-            url: doc.url.as_deref(),
-            bytes: doc.text.len() as u64,
-        };
-        let document = self.insert_document(&row, findings.len(), spans)?;
-        for f in findings {
-            let doc_text = doc.text.get(f.doc_start as usize..f.doc_end as usize).unwrap_or("");
-            let doc_text = truncate_at_char(doc_text, EVIDENCE_BYTES);
-            let work_text = work_evidence(index, f, EVIDENCE_BYTES, &mut self.region);
-            let spans = [f.doc_start, f.doc_end, f.work_start, f.work_end];
-            let score = (f.score() * 1e4).round() / 1e4;
-            self.insert_finding(document, f.work, spans, f.words, score, doc_text, &work_text)?;
-        }
-        self.batch(findings.len())
     }
 
     /// One document row; returns its id.
@@ -470,22 +440,6 @@ impl StoreWriter {
             st.execute(params![w, serde_json::to_string(&c).expect("strip serialises")]).at(&t)?;
         }
         Ok(())
-    }
-}
-
-impl Sink for StoreWriter {
-    fn document(
-        &mut self,
-        doc: &Document,
-        findings: &[Finding],
-        index: &Index,
-    ) -> exlibris_scan::Result<bool> {
-        if findings.is_empty() {
-            return Ok(true);
-        }
-        self.add(doc, findings, index)
-            .map_err(|e| ScanError::Results { path: self.tmp.clone(), reason: e.to_string() })?;
-        Ok(true)
     }
 }
 
