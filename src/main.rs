@@ -23,8 +23,12 @@ enum Command {
     Report(cmd::report::Args),
     /// Serve lookups and a web page over an index and scan results.
     Serve(cmd::serve::Args),
-    /// Combine results directories of separate runs (same index and settings).
+    /// Combine results directories of separate runs, or the tasks of a plan.
     Merge(cmd::merge::Args),
+    /// Split a corpus into tasks balanced by bytes, for a cluster.
+    Plan(cmd::plan::Args),
+    /// Write and submit the Slurm jobs of a plan: an array of scan tasks, then the merge.
+    Slurm(cmd::slurm::Args),
     /// Tag documents (shadow-library markers, copyright pages, ISBNs, opt-outs, book-likeness).
     Tag(cmd::tag::Args),
     /// Keep or quarantine each document by a policy.
@@ -52,6 +56,8 @@ fn main() -> ExitCode {
         Command::Report(a) => cmd::report::run(a),
         Command::Serve(a) => cmd::serve::run(a),
         Command::Merge(a) => cmd::merge::run(a),
+        Command::Plan(a) => cmd::plan::run(a),
+        Command::Slurm(a) => cmd::slurm::run(a),
         Command::Tag(a) => cmd::tag::run(a),
         Command::Filter(a) => cmd::filter::run(a),
         Command::Summary(a) => cmd::summary::run(a),

@@ -8,11 +8,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 pub mod filter;
 pub mod index;
 pub mod merge;
+pub mod plan;
 #[cfg(feature = "probe")]
 pub mod probe;
 pub mod report;
 pub mod scan;
 pub mod serve;
+pub mod slurm;
 pub mod summary;
 pub mod tag;
 

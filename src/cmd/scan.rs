@@ -7,8 +7,8 @@ use anyhow::Context;
 
 use exlibris_index::Index;
 use exlibris_scan::{
-    discover, scan, Fields, MatchOptions, Progress, ReadOptions, ResultsWriter, RunInfo, ScanOptions,
-    ScanStats, Sink,
+    discover, scan, Fields, Input, MatchOptions, Plan, Progress, ReadOptions, ResultsWriter, RunInfo,
+    ScanOptions, ScanStats, Sink, TaskInfo,
 };
 
 /// Scan a corpus against an index.
@@ -17,13 +17,20 @@ pub struct Args {
     /// The index directory (from `exlibris index`).
     #[arg(long)]
     index: PathBuf,
-    /// Results directory to write.
+    /// Results directory to write (with --plan: the plan's; task I writes `OUT/tasks/task-I`).
     #[arg(long)]
     out: PathBuf,
     /// Corpus files, directories (recursively) or glob patterns: JSON Lines (plain, gzip, zstd),
     /// Parquet, WARC/WET (plain or gzip), .txt files; detected by content.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "plan", conflicts_with = "plan")]
     inputs: Vec<PathBuf>,
+    /// Scan the tasks of a plan (from `exlibris plan`) instead of inputs.
+    #[arg(long)]
+    plan: Option<PathBuf>,
+    /// The plan task to scan (default: $SLURM_ARRAY_TASK_ID, else $JOB_COMPLETION_INDEX, else
+    /// every task without a valid result, one after another).
+    #[arg(long, requires = "plan")]
+    task: Option<usize>,
     /// JSON field or Parquet column holding the document id (WARC: always WARC-Record-ID).
     #[arg(long, default_value = "id")]
     id_field: String,
@@ -73,13 +80,58 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             anyhow::bail!("{}: index built with {name} = {have}, scan asked for {name} = {}; rebuild the index or drop --{name}", a.index.display(), want.unwrap());
         }
     }
-    let (inputs, skipped) = discover(&a.inputs)?;
-    for s in &skipped {
-        eprintln!("exlibris: skipped {}: {}", s.path, s.reason);
+    let opts = options(&a);
+    let Some(plan_path) = &a.plan else {
+        let (inputs, skipped) = discover(&a.inputs)?;
+        for s in &skipped {
+            eprintln!("exlibris: skipped {}: {}", s.path, s.reason);
+        }
+        let job = Job { index: &index, index_dir: &a.index, opts: &opts, threads, task: None };
+        return job.run(&a.out, &inputs, skipped);
+    };
+    let plan = Plan::read(plan_path)?;
+    let tasks: Vec<usize> = match task_index(a.task)? {
+        Some(i) => vec![plan.task(i)?.task],
+        None => (0..plan.tasks.len()).collect(),
+    };
+    let mut partial = false;
+    for i in tasks {
+        let t = plan.task(i)?;
+        let dir = exlibris_scan::plan::task_dir(&a.out, i);
+        let info = TaskInfo { plan_id: plan.plan_id.clone(), task: i, tasks: plan.tasks.len() };
+        let inputs: Vec<Input> = t.units.iter().map(|u| u.input()).collect();
+        let skipped = if i == 0 { plan.skipped.clone() } else { Vec::new() };
+        println!(
+            "task {i} of {} ({} units, {:.1} MB) into {}",
+            plan.tasks.len(),
+            t.units.len(),
+            t.bytes as f64 / 1e6,
+            dir.display()
+        );
+        let job = Job { index: &index, index_dir: &a.index, opts: &opts, threads, task: Some(info) };
+        partial |= job.run(&dir, &inputs, skipped)? != ExitCode::SUCCESS;
     }
-    let opts = ScanOptions {
+    Ok(super::exit_code(partial))
+}
+
+/// The task index from the command line or the scheduler's environment.
+fn task_index(given: Option<usize>) -> anyhow::Result<Option<usize>> {
+    if given.is_some() {
+        return Ok(given);
+    }
+    for var in ["SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"] {
+        if let Ok(v) = std::env::var(var) {
+            let i = v.trim().parse().with_context(|| format!("${var} = {v:?} is not a task index"))?;
+            return Ok(Some(i));
+        }
+    }
+    Ok(None)
+}
+
+fn options(a: &Args) -> ScanOptions {
+    ScanOptions {
         read: ReadOptions {
-            fields: Fields { id: a.id_field, text: a.text_field, url: a.url_field },
+            fields: Fields { id: a.id_field.clone(), text: a.text_field.clone(), url: a.url_field.clone() },
             max_record_bytes: a.max_record_bytes,
         },
         matching: MatchOptions {
@@ -91,73 +143,117 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         strict: a.strict,
         batch_bytes: 0,
         read_only: a.read_only,
-    };
-    let run = RunInfo {
-        exlibris_version: env!("CARGO_PKG_VERSION").into(),
-        index_id: index.meta().index_id.clone(),
-        index: a.index.display().to_string(),
-        fingerprint: s,
-        min_words: exlibris_scan::Matcher::new(&index, opts.matching.clone()).min_words(),
-        matching: opts.matching.clone(),
-        inputs: inputs.iter().map(|i| i.path.display().to_string()).collect(),
-        threads,
-        started_unix: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-    };
-    let mut writer = ResultsWriter::create(&a.out, &index, &inputs, &opts)?;
-    for (path, why) in writer.stale() {
-        eprintln!("exlibris: redoing {path}: its part in {} was {why}", a.out.display());
     }
-    if writer.kept() > 0 {
-        eprintln!(
-            "exlibris: resuming in {}: skipping {} of {} inputs whose parts are done, scanning {}",
-            a.out.display(),
-            writer.kept(),
-            writer.kept() + writer.todo().len(),
-            writer.todo().len()
+}
+
+/// One scan into one results directory.
+struct Job<'a> {
+    index: &'a Index,
+    index_dir: &'a std::path::Path,
+    opts: &'a ScanOptions,
+    threads: usize,
+    task: Option<TaskInfo>,
+}
+
+impl Job<'_> {
+    fn run(
+        &self,
+        out: &std::path::Path,
+        inputs: &[Input],
+        skipped: Vec<exlibris_scan::reader::SkippedFile>,
+    ) -> anyhow::Result<ExitCode> {
+        let (index, opts, threads) = (self.index, self.opts, self.threads);
+        let run = RunInfo {
+            exlibris_version: env!("CARGO_PKG_VERSION").into(),
+            index_id: index.meta().index_id.clone(),
+            index: self.index_dir.display().to_string(),
+            fingerprint: *index.settings(),
+            min_words: exlibris_scan::Matcher::new(index, opts.matching.clone()).min_words(),
+            matching: opts.matching.clone(),
+            inputs: inputs.iter().map(|i| i.path.display().to_string()).collect(),
+            threads,
+            started_unix: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            task: self.task.clone(),
+        };
+        let mut writer = ResultsWriter::create(out, index, inputs, opts)?;
+        for (path, why) in writer.stale() {
+            eprintln!("exlibris: redoing {path}: its part in {} was {why}", out.display());
+        }
+        if writer.kept() > 0 {
+            eprintln!(
+                "exlibris: resuming in {}: skipping {} of {} inputs whose parts are done, scanning {}",
+                out.display(),
+                writer.kept(),
+                writer.kept() + writer.todo().len(),
+                writer.todo().len()
+            );
+        }
+        if self.task.is_some() && writer.todo().is_empty() && writer.stale().is_empty() {
+            if let Ok(done) = exlibris_scan::Results::read(out) {
+                if done.stats.run.task == self.task && done.stats.parts == writer.part_ids() {
+                    println!(
+                        "  already done: {} has this task's results for this index and settings",
+                        out.display()
+                    );
+                    return Ok(super::exit_code(done.stats.stats.is_partial()));
+                }
+            }
+        }
+        let todo = writer.todo().to_vec();
+        let total: u64 = todo
+            .iter()
+            .map(|i| match i.range {
+                Some(r) => r.end - r.start,
+                None => std::fs::metadata(&i.path).map_or(0, |m| m.len()),
+            })
+            .sum();
+        let bar = super::progress_bar(total, "scanning");
+        let progress = Progress::default();
+        struct Report<'a, 'b>(&'a mut ResultsWriter, &'b indicatif::ProgressBar, &'b Progress);
+        impl Sink for Report<'_, '_> {
+            fn document(
+                &mut self,
+                d: &exlibris_scan::Document,
+                f: &[exlibris_scan::Finding],
+                i: &Index,
+            ) -> exlibris_scan::Result<bool> {
+                self.1.set_position(self.2.bytes.load(Ordering::Relaxed));
+                self.0.document(d, f, i)
+            }
+            fn rejected(&mut self, r: &exlibris_scan::Rejection) -> exlibris_scan::Result<bool> {
+                self.1.suspend(|| eprintln!("exlibris: rejected {r}"));
+                self.0.rejected(r)
+            }
+            fn input_done(
+                &mut self,
+                input: &exlibris_scan::Input,
+                s: &ScanStats,
+            ) -> exlibris_scan::Result<bool> {
+                self.0.input_done(input, s)
+            }
+        }
+        let this_run = {
+            let mut sink = Report(&mut writer, &bar, &progress);
+            scan(index, &todo, opts, &mut [&mut sink as &mut dyn Sink], &progress)
+                .with_context(|| format!("scanning against {}", self.index_dir.display()))?
+        };
+        bar.finish_and_clear();
+        let file = writer.finish(index, run, skipped)?;
+        let stats = &file.stats;
+        if self.task.is_none() {
+            // A task's results are merged before anyone reads them: the merge builds the store.
+            exlibris_report::StoreWriter::build(&exlibris_scan::Results::read(out)?)?;
+        }
+        println!(
+            "scanned {} documents ({:.1} MB) in {:.2}s ({:.1} MB/s, {threads} threads)",
+            this_run.documents_scanned,
+            this_run.bytes_scanned as f64 / 1e6,
+            this_run.seconds,
+            this_run.mb_per_s(),
         );
-    }
-    let todo = writer.todo().to_vec();
-    let total: u64 = todo.iter().filter_map(|i| std::fs::metadata(&i.path).ok()).map(|m| m.len()).sum();
-    let bar = super::progress_bar(total, "scanning");
-    let progress = Progress::default();
-    struct Report<'a, 'b>(&'a mut ResultsWriter, &'b indicatif::ProgressBar, &'b Progress);
-    impl Sink for Report<'_, '_> {
-        fn document(
-            &mut self,
-            d: &exlibris_scan::Document,
-            f: &[exlibris_scan::Finding],
-            i: &Index,
-        ) -> exlibris_scan::Result<bool> {
-            self.1.set_position(self.2.bytes.load(Ordering::Relaxed));
-            self.0.document(d, f, i)
-        }
-        fn rejected(&mut self, r: &exlibris_scan::Rejection) -> exlibris_scan::Result<bool> {
-            self.1.suspend(|| eprintln!("exlibris: rejected {r}"));
-            self.0.rejected(r)
-        }
-        fn input_done(&mut self, input: &exlibris_scan::Input, s: &ScanStats) -> exlibris_scan::Result<bool> {
-            self.0.input_done(input, s)
-        }
-    }
-    let this_run = {
-        let mut sink = Report(&mut writer, &bar, &progress);
-        scan(&index, &todo, &opts, &mut [&mut sink as &mut dyn Sink], &progress)
-            .with_context(|| format!("scanning against {}", a.index.display()))?
-    };
-    bar.finish_and_clear();
-    let file = writer.finish(&index, run, skipped)?;
-    let stats = &file.stats;
-    exlibris_report::StoreWriter::build(&exlibris_scan::Results::read(&a.out)?)?;
-    println!(
-        "scanned {} documents ({:.1} MB) in {:.2}s ({:.1} MB/s, {threads} threads)",
-        this_run.documents_scanned,
-        this_run.bytes_scanned as f64 / 1e6,
-        this_run.seconds,
-        this_run.mb_per_s(),
-    );
-    println!(
+        println!(
         "  results: {} findings in {} documents; read {} = scanned {} + rejected {}; {} parts ({} kept from an earlier run) in {}",
         stats.findings,
         stats.documents_with_findings,
@@ -166,14 +262,15 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         stats.documents_rejected,
         file.parts.len(),
         file.resumed_parts,
-        a.out.display()
+        out.display()
     );
-    if stats.is_partial() {
-        eprintln!(
-            "exlibris: partial run: {} records rejected (see {}/rejected.jsonl)",
-            stats.documents_rejected,
-            a.out.display()
-        );
+        if stats.is_partial() {
+            eprintln!(
+                "exlibris: partial run: {} records rejected (see {}/rejected.jsonl)",
+                stats.documents_rejected,
+                out.display()
+            );
+        }
+        Ok(super::exit_code(stats.is_partial()))
     }
-    Ok(super::exit_code(stats.is_partial()))
 }

@@ -212,6 +212,7 @@ pub fn scan_into(index_dir: &Path, inputs: &[PathBuf], results: &Path) {
         inputs: inputs.iter().map(|i| i.path.display().to_string()).collect(),
         threads: 1,
         started_unix: 1_700_000_000,
+        task: None,
     };
     writer.finish(&index, run, Vec::new()).expect("finish results");
     StoreWriter::build(&Results::read(results).expect("read results")).expect("build store");

@@ -10,6 +10,7 @@
 //! - [`parts`]: a results directory is made of one self-describing part per
 //!   input, published as each input ends, so a killed scan resumes;
 //!   [`merge()`] combines results directories.
+//! - [`plan`]: a deterministic split of a corpus into tasks for a cluster.
 //!
 //! ```no_run
 //! use exlibris_index::Index;
@@ -29,6 +30,7 @@ mod error;
 pub mod matcher;
 pub mod merge;
 pub mod parts;
+pub mod plan;
 pub mod reader;
 pub mod results;
 mod scan;
@@ -39,10 +41,11 @@ pub use coverage::Coverage;
 pub use document::{Document, Origin, Rejection};
 pub use error::{Result, ScanError};
 pub use matcher::{Finding, MatchOptions, Matcher, Scratch};
-pub use merge::{merge, MergeSummary};
+pub use merge::{merge, merge_plan, MergeSummary};
 pub use parts::{InputIdentity, PartManifest, PartSettings};
+pub use plan::{Plan, TaskInfo};
 pub use reader::{discover, CorpusReader, Fields, Input, ReadOptions};
-pub use results::{Results, ResultsWriter, RunInfo, StatsFile, WorkInfo, WorkSummary, WorksFile};
+pub use results::{PlanMerge, Results, ResultsWriter, RunInfo, StatsFile, WorkInfo, WorkSummary, WorksFile};
 pub use scan::{scan, Progress, ScanOptions};
 pub use sink::{CollectSink, CoverageSink, FindingRecord, FindingsWriter, Sink};
 pub use stats::ScanStats;

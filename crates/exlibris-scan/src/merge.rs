@@ -21,10 +21,11 @@ use std::path::{Path, PathBuf};
 use crate::coverage::Coverage;
 use crate::error::{IoContext, Result, ScanError};
 use crate::parts::{HashWriter, PartManifest, PartSettings, PARTS_DIR};
+use crate::plan::{task_dir, Plan};
 use crate::reader::SkippedFile;
 use crate::results::{
-    write_json, Results, RunInfo, StatsFile, WorkInfo, WorksFile, FINDINGS, REJECTED, RESULTS_VERSION, STATS,
-    WORKS,
+    write_json, PlanMerge, Results, RunInfo, StatsFile, WorkInfo, WorksFile, FINDINGS, REJECTED,
+    RESULTS_VERSION, STATS, WORKS,
 };
 use crate::stats::ScanStats;
 
@@ -40,6 +41,7 @@ pub(crate) fn publish(
     skipped: Vec<SkippedFile>,
     resumed_parts: u64,
     merged_from: Vec<String>,
+    plan: Option<PlanMerge>,
 ) -> Result<StatsFile> {
     let pdir = dir.join(PARTS_DIR);
     let _ = std::fs::remove_file(dir.join(STATS)); // the old results are no longer complete
@@ -77,10 +79,11 @@ pub(crate) fn publish(
         format: "exlibris-stats".into(),
         version: RESULTS_VERSION,
         run,
-        complete: !stats.is_partial(),
+        complete: !stats.is_partial() && plan.as_ref().is_none_or(|p| p.missing_tasks.is_empty()),
         parts: parts.iter().map(|m| m.part_id.clone()).collect(),
         resumed_parts,
         merged_from,
+        plan,
         stats,
     };
     write_json(&dir.join(STATS), &file)?;
@@ -121,6 +124,64 @@ pub struct MergeSummary {
 /// one made with another index or other settings than the first (the error
 /// names it), and a part held by two directories with different results.
 pub fn merge(out: &Path, dirs: &[PathBuf]) -> Result<MergeSummary> {
+    merge_into(out, dirs, None)
+}
+
+/// Why task `i`'s results under `out` cannot be merged, or `None` if they can.
+fn task_missing(out: &Path, plan: &Plan, i: usize) -> Option<String> {
+    let dir = task_dir(out, i);
+    if !dir.exists() {
+        return Some("not run".into());
+    }
+    match Results::read(&dir) {
+        Err(_) => Some("not finished (no stats.json)".into()),
+        Ok(r) => match &r.stats.run.task {
+            Some(t) if t.plan_id == plan.plan_id && t.task == i => None,
+            Some(t) => Some(format!("made for task {} of plan {}", t.task, t.plan_id)),
+            None => Some("not a task result".into()),
+        },
+    }
+}
+
+/// Merge the task results of `plan` (in `out/tasks/`, from `exlibris scan
+/// --plan`) into `out`, in task order. A task without a finished result
+/// for this plan is refused, naming every such task, unless
+/// `allow_partial`: then the result lists them in `stats.json` (`plan.
+/// missing_tasks`) and is not `complete`.
+pub fn merge_plan(out: &Path, plan: &Plan, allow_partial: bool) -> Result<MergeSummary> {
+    let mut missing = Vec::new();
+    let mut why = Vec::new();
+    let mut dirs = Vec::new();
+    for i in 0..plan.tasks.len() {
+        match task_missing(out, plan, i) {
+            None => dirs.push(task_dir(out, i)),
+            Some(reason) => {
+                why.push(format!("task {i}: {reason}"));
+                missing.push(i);
+            }
+        }
+    }
+    let bad = |reason: String| ScanError::Results { path: out.join(crate::plan::TASKS_DIR), reason };
+    if dirs.is_empty() {
+        return Err(bad(format!(
+            "no task of plan {} has a result to merge ({})",
+            plan.plan_id,
+            why.join("; ")
+        )));
+    }
+    if !missing.is_empty() && !allow_partial {
+        return Err(bad(format!(
+            "{} of {} tasks have no result: {}; run them again (the same command reruns only those) or merge with --allow-partial",
+            missing.len(),
+            plan.tasks.len(),
+            why.join("; ")
+        )));
+    }
+    let info = PlanMerge { plan_id: plan.plan_id.clone(), tasks: plan.tasks.len(), missing_tasks: missing };
+    merge_into(out, &dirs, Some(info))
+}
+
+fn merge_into(out: &Path, dirs: &[PathBuf], plan: Option<PlanMerge>) -> Result<MergeSummary> {
     let bad = |path: &Path, reason: String| ScanError::Results { path: path.to_path_buf(), reason };
     if dirs.is_empty() {
         return Err(bad(out, "nothing to merge".into()));
@@ -210,12 +271,14 @@ pub fn merge(out: &Path, dirs: &[PathBuf]) -> Result<MergeSummary> {
         }
     }
     let mut run = first.stats.run.clone();
+    run.task = None;
     run.started_unix =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let works = WorkInfo::of_works_file(&first.works);
     let manifests: Vec<PartManifest> = parts.into_iter().map(|(_, m)| m).collect();
     let merged_from = dirs.iter().map(|d| d.display().to_string()).collect();
-    let stats = publish(out, &first.stats.run.index_id, works, &manifests, run, skipped, 0, merged_from)?;
+    let stats =
+        publish(out, &first.stats.run.index_id, works, &manifests, run, skipped, 0, merged_from, plan)?;
     Ok(MergeSummary { stats, deduplicated })
 }
 

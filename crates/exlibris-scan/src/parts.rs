@@ -34,7 +34,7 @@ use crate::coverage::Coverage;
 use crate::document::{Document, Rejection};
 use crate::error::{IoContext, Result, ScanError};
 use crate::matcher::{Finding, MatchOptions, Matcher};
-use crate::reader::{Input, InputKind};
+use crate::reader::Input;
 use crate::scan::ScanOptions;
 use crate::sink::{CoverageSink, FindingsWriter, Sink};
 use crate::stats::ScanStats;
@@ -46,7 +46,7 @@ pub const PART_VERSION: u32 = 1;
 /// Bytes hashed at each end of an input for its identity.
 const EDGE_BYTES: u64 = 1 << 20;
 
-/// A byte range of an input (a shard); reserved for sharded inputs.
+/// The byte range of an input that a part covers (a planner's slice).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ByteRange {
     /// First byte.
@@ -78,12 +78,7 @@ pub struct InputIdentity {
 impl InputIdentity {
     /// The identity of `input` as it is now on disk.
     pub fn of(input: &Input) -> InputIdentity {
-        let kind = match input.kind {
-            InputKind::Jsonl => "jsonl",
-            InputKind::TextFile => "text",
-            InputKind::Parquet => "parquet",
-            InputKind::Warc => "warc",
-        };
+        let kind = crate::plan::kind_name(input.kind);
         let mut id = InputIdentity {
             path: input.path.display().to_string(),
             kind: kind.into(),
@@ -91,7 +86,7 @@ impl InputIdentity {
             mtime_ns: None,
             head_xxh3: None,
             tail_xxh3: None,
-            range: None,
+            range: input.range.map(|r| ByteRange { start: r.start, end: r.end }),
         };
         let Ok(mut f) = File::open(&input.path) else { return id };
         let Ok(meta) = f.metadata() else { return id };
@@ -456,13 +451,14 @@ pub fn is_leftover(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reader::InputKind;
 
     #[test]
     fn identity_sees_changes_and_the_id_does_not_depend_on_content() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.jsonl");
         std::fs::write(&p, "{\"text\":\"a\"}\n").unwrap();
-        let input = Input { path: p.clone(), kind: InputKind::Jsonl };
+        let input = Input::file(p.clone(), InputKind::Jsonl);
         let a = InputIdentity::of(&input);
         assert_eq!(a, InputIdentity::of(&input));
         std::fs::write(&p, "{\"text\":\"b\"}\n").unwrap();
@@ -470,7 +466,7 @@ mod tests {
         assert_ne!(a.head_xxh3, b.head_xxh3);
         assert_eq!(a.part_id(), b.part_id());
         assert!(a.part_id().starts_with("c.jsonl-"));
-        let gone = InputIdentity::of(&Input { path: dir.path().join("no.jsonl"), kind: InputKind::Jsonl });
+        let gone = InputIdentity::of(&Input::file(dir.path().join("no.jsonl"), InputKind::Jsonl));
         assert_eq!(gone.size, None);
         let mut shard = a.clone();
         shard.range = Some(ByteRange { start: 0, end: 10 });

@@ -64,6 +64,9 @@ pub struct RunInfo {
     pub threads: usize,
     /// Seconds since the Unix epoch at start.
     pub started_unix: u64,
+    /// The plan task these results are (`exlibris scan --plan`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<crate::plan::TaskInfo>,
 }
 
 /// `stats.json`.
@@ -86,9 +89,23 @@ pub struct StatsFile {
     /// The results directories this one was merged from (`exlibris merge`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_from: Vec<String>,
+    /// The plan whose tasks were merged (`exlibris merge --plan`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanMerge>,
     /// The counts (`seconds`: the time spent on the parts, summed).
     #[serde(flatten)]
     pub stats: ScanStats,
+}
+
+/// What a merge of a plan's tasks holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanMerge {
+    /// The plan's id.
+    pub plan_id: String,
+    /// Tasks in the plan.
+    pub tasks: usize,
+    /// Tasks left out (`--allow-partial`): these results do not cover them.
+    pub missing_tasks: Vec<usize>,
 }
 
 /// Coverage of one work, in `works.json`.
@@ -333,6 +350,11 @@ impl ResultsWriter {
         &self.todo
     }
 
+    /// The ids of the parts these results will be made of, in order.
+    pub fn part_ids(&self) -> Vec<String> {
+        self.order.iter().map(|i| i.part_id()).collect()
+    }
+
     /// Parts kept from an earlier run.
     pub fn kept(&self) -> usize {
         self.kept.len()
@@ -358,7 +380,17 @@ impl ResultsWriter {
             parts.push(m);
         }
         let works = WorkInfo::of_index(index);
-        crate::merge::publish(&self.dir, &self.index_id, works, &parts, run, skipped, resumed, Vec::new())
+        crate::merge::publish(
+            &self.dir,
+            &self.index_id,
+            works,
+            &parts,
+            run,
+            skipped,
+            resumed,
+            Vec::new(),
+            None,
+        )
     }
 }
 

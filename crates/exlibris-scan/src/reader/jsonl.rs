@@ -104,6 +104,20 @@ impl<R: BufRead> JsonlReader<R> {
     pub fn new(stream: R, file: Arc<str>, max_record_bytes: usize) -> Self {
         JsonlReader { lines: LineReader::new(stream, max_record_bytes), file, failed: false }
     }
+
+    /// Records of `stream`, the slice `range` of `file`: origins are
+    /// numbered as in the whole file.
+    pub fn starting_at(
+        stream: R,
+        file: Arc<str>,
+        max_record_bytes: usize,
+        range: super::RecordRange,
+    ) -> Self {
+        let mut lines = LineReader::new(stream, max_record_bytes);
+        lines.offset = range.start;
+        lines.line = range.first_record.saturating_sub(1);
+        JsonlReader { lines, file, failed: false }
+    }
 }
 
 impl<R: BufRead + Send> CorpusReader for JsonlReader<R> {

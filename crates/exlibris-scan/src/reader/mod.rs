@@ -196,6 +196,29 @@ pub struct Input {
     pub path: PathBuf,
     /// How it is read.
     pub kind: InputKind,
+    /// The slice of it to read (`None`: all of it); see [`RecordRange`].
+    pub range: Option<RecordRange>,
+}
+
+impl Input {
+    /// All of the file `path`, read as `kind`.
+    pub fn file(path: impl Into<PathBuf>, kind: InputKind) -> Input {
+        Input { path: path.into(), kind, range: None }
+    }
+}
+
+/// A slice of an uncompressed JSON Lines file, made by the planner: the
+/// lines in bytes `start..end`, `start` being the first byte of a line. Its
+/// first line is line `first_record` of the file, so origins (line numbers
+/// and offsets) are those of a scan of the whole file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RecordRange {
+    /// First byte (the start of a line).
+    pub start: u64,
+    /// One past the last byte (the end of a line, or of the file).
+    pub end: u64,
+    /// 1-based number of the line at `start`.
+    pub first_record: u64,
 }
 
 /// Kinds of input file.
@@ -260,8 +283,8 @@ fn add_path(p: &Path, matched: bool, inputs: &mut Vec<Input>, skipped: &mut Vec<
         // matched by a pattern, like one found in a directory, must look
         // like a corpus file.
         match classify(p) {
-            Some(kind) => inputs.push(Input { path: p.to_path_buf(), kind }),
-            None if !matched => inputs.push(Input { path: p.to_path_buf(), kind: InputKind::Jsonl }),
+            Some(kind) => inputs.push(Input::file(p, kind)),
+            None if !matched => inputs.push(Input::file(p, InputKind::Jsonl)),
             None => skipped.push(not_corpus(p)),
         }
         Ok(())
@@ -290,7 +313,7 @@ fn walk_dir(dir: &Path, inputs: &mut Vec<Input>, skipped: &mut Vec<SkippedFile>)
         if path.is_dir() {
             walk_dir(&path, inputs, skipped)?;
         } else if let Some(kind) = classify(&path) {
-            inputs.push(Input { path, kind });
+            inputs.push(Input::file(path, kind));
         } else {
             skipped.push(not_corpus(&path));
         }
@@ -377,10 +400,16 @@ pub fn open(input: &Input, opts: &ReadOptions) -> Result<Box<dyn CorpusReader>> 
     let file: Arc<str> = input.path.display().to_string().into();
     match input.kind {
         InputKind::TextFile => Ok(Box::new(TextFileReader { path: input.path.clone(), file, done: false })),
-        InputKind::Jsonl => {
-            let stream = open_decompressed(&input.path)?;
-            Ok(Box::new(JsonlReader::new(stream, file, opts.max_record_bytes)))
-        }
+        InputKind::Jsonl => match input.range {
+            None => {
+                let stream = open_decompressed(&input.path)?;
+                Ok(Box::new(JsonlReader::new(stream, file, opts.max_record_bytes)))
+            }
+            Some(r) => {
+                let stream = open_range(&input.path, r)?;
+                Ok(Box::new(JsonlReader::starting_at(stream, file, opts.max_record_bytes, r)))
+            }
+        },
         InputKind::Warc => {
             let stream = open_decompressed(&input.path)?;
             Ok(Box::new(WarcReader::new(stream, file, opts.max_record_bytes)))
@@ -409,6 +438,31 @@ pub fn open_decompressed(path: &Path) -> Result<Box<dyn BufRead + Send>> {
         Box::new(buf)
     };
     Ok(stream)
+}
+
+/// Open bytes `r.start..r.end` of an uncompressed file.
+fn open_range(path: &Path, r: RecordRange) -> Result<Box<dyn BufRead + Send>> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = File::open(path).at(path)?;
+    let mut head = [0u8; 4];
+    let n = read_up_to(&mut f, &mut head).at(path)?;
+    if is_compressed(&head[..n]) {
+        return Err(ScanError::Input(format!(
+            "{}: a byte range of a compressed file cannot be read (the plan is stale: plan again)",
+            path.display()
+        )));
+    }
+    let len = f.metadata().at(path)?.len();
+    if r.end > len || r.start > r.end {
+        return Err(ScanError::Input(format!(
+            "{}: range {}..{} is past the end of the file ({len} bytes; the plan is stale: plan again)",
+            path.display(),
+            r.start,
+            r.end
+        )));
+    }
+    f.seek(SeekFrom::Start(r.start)).at(path)?;
+    Ok(Box::new(BufReader::with_capacity(1 << 20, f.take(r.end - r.start))))
 }
 
 /// A text file that is one document; its id is its path.
