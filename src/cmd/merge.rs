@@ -19,10 +19,18 @@ pub struct Args {
     /// and exit with 2, instead of refusing.
     #[arg(long, requires = "plan")]
     allow_partial: bool,
+    #[command(flatten)]
+    remote: super::remote::RemoteArgs,
 }
 
 /// Run it.
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    // s3:// results are downloaded (refused without stats.json), the merge
+    // is staged locally and published.
+    let out = a.remote.init().output(&a.out, a.plan.is_some())?;
+    let staged = a.results.iter().map(|r| a.remote.results(r)).collect::<anyhow::Result<Vec<_>>>()?;
+    let results: Vec<PathBuf> = staged.iter().map(|s| s.path.clone()).collect();
+    let a = Args { out: out.local.clone(), results, ..a };
     let (m, from) = match &a.plan {
         Some(p) => {
             let plan = exlibris_scan::Plan::read(p)?;
@@ -46,6 +54,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         s.documents_scanned,
         s.documents_rejected
     );
+    out.publish()?;
     let missing = m.stats.plan.as_ref().map_or(&[][..], |p| &p.missing_tasks[..]);
     if !missing.is_empty() {
         let list: Vec<String> = missing.iter().map(|t| t.to_string()).collect();

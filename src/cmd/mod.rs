@@ -11,6 +11,7 @@ pub mod merge;
 pub mod plan;
 #[cfg(feature = "probe")]
 pub mod probe;
+pub mod remote;
 pub mod report;
 pub mod scan;
 pub mod serve;

@@ -9,7 +9,7 @@ use exlibris_scan::Results;
 /// Summarise scan results.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Results directory (from `exlibris scan`).
+    /// Results directory (from `exlibris scan`), or an s3:// URL of published results.
     results: PathBuf,
     /// Print JSON instead of a table.
     #[arg(long)]
@@ -26,11 +26,14 @@ pub struct Args {
     /// Findings shown as evidence per work in the HTML report (the longest).
     #[arg(long, default_value_t = exlibris_report::HtmlOptions::default().evidence_per_work)]
     html_evidence: u32,
+    #[command(flatten)]
+    remote: super::remote::RemoteArgs,
 }
 
 /// Run it.
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let r = Results::read(&a.results)?;
+    let staged = a.remote.init().results(&a.results)?;
+    let r = Results::read(&staged.path)?;
     if let Some(path) = &a.html {
         let store = exlibris_report::Store::open_for(&r)?;
         let opts = exlibris_report::HtmlOptions {

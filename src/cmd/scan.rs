@@ -14,14 +14,16 @@ use exlibris_scan::{
 /// Scan a corpus against an index.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The index directory (from `exlibris index`).
+    /// The index directory (from `exlibris index`), or an s3:// URL (fetched into the cache).
     #[arg(long)]
     index: PathBuf,
-    /// Results directory to write (with --plan: the plan's; task I writes `OUT/tasks/task-I`).
+    /// Results directory to write (with --plan: the plan's; task I writes `OUT/tasks/task-I`), or
+    /// an s3:// URL (staged locally, then uploaded with stats.json last).
     #[arg(long)]
     out: PathBuf,
     /// Corpus files, directories (recursively) or glob patterns: JSON Lines (plain, gzip, zstd),
-    /// Parquet, WARC/WET (plain or gzip), .txt files; detected by content.
+    /// Parquet, WARC/WET (plain or gzip), .txt files; detected by content. Also s3://bucket/key
+    /// (one object) and s3://bucket/prefix/ (every object under it).
     #[arg(required_unless_present = "plan", conflicts_with = "plan")]
     inputs: Vec<PathBuf>,
     /// Scan the tasks of a plan (from `exlibris plan`) instead of inputs.
@@ -68,12 +70,15 @@ pub struct Args {
     /// Records longer than this are refused.
     #[arg(long, default_value = "256M", value_parser = super::parse_size)]
     max_record_bytes: usize,
+    #[command(flatten)]
+    remote: super::remote::RemoteArgs,
 }
 
 /// Run it.
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let threads = super::set_threads(a.threads)?;
-    let index = Index::open(&a.index)?;
+    let index = Index::open(&a.remote.init().index(&a.index)?)?;
+    let out = a.remote.output(&a.out, a.plan.is_none())?;
     let s = *index.settings();
     for (name, want, have) in [("k", a.k, s.k), ("w", a.w, s.w)] {
         if want.is_some_and(|v| v != have) {
@@ -87,7 +92,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             eprintln!("exlibris: skipped {}: {}", s.path, s.reason);
         }
         let job = Job { index: &index, index_dir: &a.index, opts: &opts, threads, task: None };
-        return job.run(&a.out, &inputs, skipped);
+        let code = job.run(&out.local, &inputs, skipped)?;
+        out.publish()?;
+        return Ok(code);
     };
     let plan = Plan::read(plan_path)?;
     let tasks: Vec<usize> = match task_index(a.task)? {
@@ -97,7 +104,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let mut partial = false;
     for i in tasks {
         let t = plan.task(i)?;
-        let dir = exlibris_scan::plan::task_dir(&a.out, i);
+        let dir = exlibris_scan::plan::task_dir(&out.local, i);
         let info = TaskInfo { plan_id: plan.plan_id.clone(), task: i, tasks: plan.tasks.len() };
         let inputs: Vec<Input> = t.units.iter().map(|u| u.input()).collect();
         let skipped = if i == 0 { plan.skipped.clone() } else { Vec::new() };
@@ -111,6 +118,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         let job = Job { index: &index, index_dir: &a.index, opts: &opts, threads, task: Some(info) };
         partial |= job.run(&dir, &inputs, skipped)? != ExitCode::SUCCESS;
     }
+    out.publish()?;
     Ok(super::exit_code(partial))
 }
 
@@ -206,6 +214,9 @@ impl Job<'_> {
             .iter()
             .map(|i| match i.range {
                 Some(r) => r.end - r.start,
+                None if exlibris_scan::reader::object::is_object(&i.path) => {
+                    exlibris_scan::reader::object::size(&i.path)
+                }
                 None => std::fs::metadata(&i.path).map_or(0, |m| m.len()),
             })
             .sum();

@@ -19,6 +19,10 @@ pub enum ScanError {
     /// A bad record under `--strict`, or bad input that cannot be skipped.
     #[error("{0}")]
     Input(String),
+    /// An object store request failed (`s3://` inputs).
+    #[cfg(feature = "s3")]
+    #[error(transparent)]
+    Object(#[from] exlibris_object::Error),
     /// Results that cannot be read or merged.
     #[error("{path}: {reason}")]
     Results {
@@ -34,6 +38,13 @@ pub type Result<T, E = ScanError> = std::result::Result<T, E>;
 
 pub(crate) trait IoContext<T> {
     fn at(self, path: &std::path::Path) -> Result<T>;
+}
+
+impl ScanError {
+    /// An I/O error without a path (the caller had none to give).
+    pub(crate) fn from_io(source: std::io::Error) -> ScanError {
+        ScanError::Io { path: PathBuf::new(), source }
+    }
 }
 
 impl<T> IoContext<T> for std::io::Result<T> {

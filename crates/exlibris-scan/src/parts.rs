@@ -70,6 +70,10 @@ pub struct InputIdentity {
     pub head_xxh3: Option<String>,
     /// xxh3 of the last MiB.
     pub tail_xxh3: Option<String>,
+    /// The object's entity tag (`s3://` inputs, whose identity is size,
+    /// last modification and e_tag instead of hashes of their ends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e_tag: Option<String>,
     /// The part of the file this unit covers (`None`: all of it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<ByteRange>,
@@ -86,8 +90,16 @@ impl InputIdentity {
             mtime_ns: None,
             head_xxh3: None,
             tail_xxh3: None,
+            e_tag: None,
             range: input.range.map(|r| ByteRange { start: r.start, end: r.end }),
         };
+        #[cfg(feature = "s3")]
+        if crate::reader::object::is_object(&input.path) {
+            if let Some((size, mtime_ns, e_tag)) = crate::reader::object::identity(&input.path) {
+                (id.size, id.mtime_ns, id.e_tag) = (Some(size), Some(mtime_ns), e_tag);
+            }
+            return id;
+        }
         let Ok(mut f) = File::open(&input.path) else { return id };
         let Ok(meta) = f.metadata() else { return id };
         let edge = |f: &mut File, from: u64| -> Option<String> {

@@ -19,6 +19,10 @@
 //!
 //! Offsets are in the decompressed stream, so `zcat FILE | tail -c +OFFSET+1`
 //! shows the record.
+//!
+//! An input may be an object, `s3://bucket/key` (feature `s3`, [`object`]):
+//! its path holds the URL, it is streamed with bounded memory, and every
+//! reader works on it unchanged.
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -28,6 +32,8 @@ use crate::document::{check_text, Document, Origin, Rejection};
 use crate::error::{IoContext, Result, ScanError};
 
 mod jsonl;
+#[cfg(feature = "s3")]
+pub mod object;
 #[cfg(feature = "parquet")]
 mod parquet;
 mod warc;
@@ -253,7 +259,14 @@ pub fn discover(paths: &[PathBuf]) -> Result<(Vec<Input>, Vec<SkippedFile>)> {
     let mut skipped = Vec::new();
     for p in paths {
         let s = p.to_string_lossy();
-        if !p.exists() && s.contains(['*', '?', '[']) {
+        if s.starts_with("s3://") {
+            #[cfg(feature = "s3")]
+            object::discover(p, &mut inputs, &mut skipped)?;
+            #[cfg(not(feature = "s3"))]
+            return Err(ScanError::Input(format!(
+                "{s}: s3:// inputs are not built in (build with the `s3` feature)"
+            )));
+        } else if !p.exists() && s.contains(['*', '?', '[']) {
             let bad = |reason: String| ScanError::Input(format!("{s}: {reason}"));
             let hidden = glob::MatchOptions { require_literal_leading_dot: true, ..Default::default() };
             let matches: Vec<PathBuf> = glob::glob_with(&s, hidden)
@@ -353,9 +366,27 @@ enum Sniffed {
 }
 
 fn sniff(path: &Path) -> Sniffed {
-    let mut head = [0u8; 8];
-    let n = File::open(path).and_then(|f| read_up_to(f, &mut head)).unwrap_or(0);
-    let head = &head[..n];
+    #[cfg(feature = "s3")]
+    if object::is_object(path) {
+        // One ranged GET: enough for the magic and, through gzip or zstd,
+        // for the first bytes of what they hold.
+        let head = object::head_bytes(path, 64 << 10).unwrap_or_default();
+        return sniff_bytes(&head, || {
+            Ok(Box::new(std::io::Cursor::new(head.clone())) as Box<dyn Read + Send>)
+        });
+    }
+    sniff_bytes(&[], || File::open(path).map(|f| Box::new(f) as Box<dyn Read + Send>).at(path))
+}
+
+/// Sniff `head`, or if it is empty the first bytes of `open()`.
+fn sniff_bytes(head: &[u8], open: impl Fn() -> Result<Box<dyn Read + Send>>) -> Sniffed {
+    let mut first = [0u8; 8];
+    let head = if head.is_empty() {
+        let n = open().and_then(|f| read_up_to(f, &mut first).map_err(ScanError::from_io)).unwrap_or(0);
+        &first[..n]
+    } else {
+        &head[..head.len().min(8)]
+    };
     if parquet_magic(head) {
         return Sniffed::Parquet;
     }
@@ -366,7 +397,10 @@ fn sniff(path: &Path) -> Sniffed {
         return Sniffed::Other;
     }
     let mut inner = [0u8; 8];
-    let n = open_decompressed(path).map(|s| read_up_to(s, &mut inner).unwrap_or(0)).unwrap_or(0);
+    let n = open()
+        .and_then(|r| decompressed(r, Path::new("")))
+        .map(|s| read_up_to(s, &mut inner).unwrap_or(0))
+        .unwrap_or(0);
     if warc::is_warc(&inner[..n]) {
         Sniffed::Warc
     } else {
@@ -424,9 +458,22 @@ pub fn open(input: &Input, opts: &ReadOptions) -> Result<Box<dyn CorpusReader>> 
     }
 }
 
-/// Open a file, transparently decompressing gzip or zstd (by magic bytes).
+/// Open a file or an object.
+fn open_source(path: &Path) -> Result<Box<dyn Read + Send>> {
+    #[cfg(feature = "s3")]
+    if object::is_object(path) {
+        return object::open(path);
+    }
+    Ok(Box::new(File::open(path).at(path)?))
+}
+
+/// Open a file (or object), transparently decompressing gzip or zstd (by
+/// magic bytes).
 pub fn open_decompressed(path: &Path) -> Result<Box<dyn BufRead + Send>> {
-    let f = File::open(path).at(path)?;
+    decompressed(open_source(path)?, path)
+}
+
+fn decompressed(f: Box<dyn Read + Send>, path: &Path) -> Result<Box<dyn BufRead + Send>> {
     let mut buf = BufReader::with_capacity(1 << 20, f);
     let magic = buf.fill_buf().at(path)?;
     let stream: Box<dyn BufRead + Send> = if magic.starts_with(&[0x1f, 0x8b]) {
@@ -443,6 +490,26 @@ pub fn open_decompressed(path: &Path) -> Result<Box<dyn BufRead + Send>> {
 /// Open bytes `r.start..r.end` of an uncompressed file.
 fn open_range(path: &Path, r: RecordRange) -> Result<Box<dyn BufRead + Send>> {
     use std::io::{Seek, SeekFrom};
+    #[cfg(feature = "s3")]
+    if object::is_object(path) {
+        let head = object::head_bytes(path, 4)?;
+        if is_compressed(&head) {
+            return Err(ScanError::Input(format!(
+                "{}: a byte range of a compressed file cannot be read (the plan is stale: plan again)",
+                path.display()
+            )));
+        }
+        let len = object::size(path);
+        if r.end > len || r.start > r.end {
+            return Err(ScanError::Input(format!(
+                "{}: range {}..{} is past the end of the object ({len} bytes; the plan is stale: plan again)",
+                path.display(),
+                r.start,
+                r.end
+            )));
+        }
+        return Ok(Box::new(BufReader::with_capacity(1 << 20, object::open_range(path, r.start, r.end)?)));
+    }
     let mut f = File::open(path).at(path)?;
     let mut head = [0u8; 4];
     let n = read_up_to(&mut f, &mut head).at(path)?;
@@ -480,12 +547,16 @@ impl CorpusReader for TextFileReader {
         self.done = true;
         let origin = Origin { file: self.file.clone(), record: 1, offset: 0 };
         let mut bytes = Vec::new();
-        let payload = match File::open(&self.path).and_then(|mut f| f.read_to_end(&mut bytes)) {
+        let read = open_source(&self.path).and_then(|mut f| f.read_to_end(&mut bytes).at(&self.path));
+        let payload = match read {
             Ok(_) => Payload::Text { id: self.file.to_string(), url: None, bytes },
             Err(e) => Payload::Refused(Rejection {
                 origin: origin.clone(),
                 id: Some(self.file.to_string()),
-                reason: format!("cannot read: {e}"),
+                reason: match e {
+                    ScanError::Io { source, .. } => format!("cannot read: {source}"),
+                    e => format!("cannot read: {e}"),
+                },
             }),
         };
         Ok(Some(RawRecord { origin, payload }))

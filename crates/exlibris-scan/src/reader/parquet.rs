@@ -19,9 +19,21 @@ use super::{CorpusReader, Fields, Payload, RawRecord};
 use crate::document::{Origin, Rejection};
 use crate::error::Result;
 
+/// A reader of the file, or of the object by ranged GETs (the outer error:
+/// it cannot be opened; the inner: it is not readable Parquet).
+fn file_reader(path: &Path) -> Result<parquet::errors::Result<Box<dyn FileReader>>> {
+    #[cfg(feature = "s3")]
+    if super::object::is_object(path) {
+        let chunks = super::object::ObjectChunks::open(super::object::url(path)?)?;
+        return Ok(SerializedFileReader::new(chunks).map(|r| Box::new(r) as Box<dyn FileReader>));
+    }
+    let f = File::open(path).map_err(|source| crate::ScanError::Io { path: path.to_path_buf(), source })?;
+    Ok(SerializedFileReader::new(f).map(|r| Box::new(r) as Box<dyn FileReader>))
+}
+
 /// Rows of one Parquet file.
 pub struct ParquetReader {
-    reader: Option<SerializedFileReader<File>>,
+    reader: Option<Box<dyn FileReader>>,
     file: Arc<str>,
     fields: Fields,
     projection: Option<Type>,
@@ -43,9 +55,7 @@ impl ParquetReader {
             row: 0,
             queue: VecDeque::new(),
         };
-        let f =
-            File::open(path).map_err(|source| crate::ScanError::Io { path: path.to_path_buf(), source })?;
-        match SerializedFileReader::new(f) {
+        match file_reader(path)? {
             Err(e) => r.refuse_file(format!("not a readable Parquet file (corrupt footer or metadata): {e}")),
             Ok(reader) => match projection(reader.metadata().file_metadata().schema(), fields) {
                 Ok(p) => {
