@@ -28,6 +28,7 @@ fi
 
 mkdir -p "$dir"/{state,spool,munge}
 dir=$(cd "$dir" && pwd)
+chmod 755 "$dir" # munged runs as the munge user and must reach its folder (mktemp -d makes it 700)
 host=$(hostname -s)
 cpus=$(nproc)
 mem=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 / 2 ))
