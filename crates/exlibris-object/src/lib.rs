@@ -72,8 +72,9 @@ pub enum Error {
         what: String,
     },
     /// The store refused or failed a request (bad credentials, no such
-    /// bucket, network).
-    #[error("{url}: {source}")]
+    /// bucket, network). Shown by its innermost cause (the server's answer,
+    /// or the network error): the layers above repeat it.
+    #[error("{url}: {}", innermost(source))]
     Store {
         /// The URL.
         url: String,
@@ -96,6 +97,14 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+}
+
+fn innermost(e: &object_store::Error) -> String {
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
 }
 
 /// Result alias of this crate.
