@@ -9,11 +9,13 @@ cd "$(dirname "$0")/.."
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 # System packages the tests use: Chromium for the browser tests of the HTML
-# report and the lookup page, poppler's pdftotext for PDF works. Installed
+# report and the lookup page, poppler's pdftotext for PDF works, Slurm and
+# munge for the cluster test. Installed
 # when missing and we are root (CI); elsewhere those tests skip with a message.
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
+command -v slurmctld >/dev/null 2>&1 || need+=(slurmctld slurmd slurm-client munge)
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   if [ ${#need[@]} -gt 0 ] || ! apt-cache show r-cran-janeaustenr >/dev/null 2>&1; then
     apt-get update -qq
@@ -24,4 +26,12 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 fi
 # The sample-data script, from an empty directory (fetches from Debian's archive).
 scripts/test-fetch-sample-data.sh
+# A real single-node Slurm for tests/cluster.rs (as root, where Slurm is
+# installed), stopped by its pid files when this script ends.
+if [ "$(id -u)" = 0 ] && command -v slurmctld >/dev/null 2>&1; then
+  slurm_dir=$(mktemp -d /tmp/exlibris-slurm.XXXXXX)
+  trap 'scripts/slurm-ci.sh down "$slurm_dir"' EXIT
+  scripts/slurm-ci.sh up "$slurm_dir"
+  export SLURM_CONF=$slurm_dir/slurm.conf EXLIBRIS_REQUIRE_SLURM=1
+fi
 cargo test --workspace --profile ci

@@ -2,25 +2,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn exlibris() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_exlibris"))
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("run exlibris");
-    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
-    out
-}
-
-fn shared() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    if p.join("corpora/books/catalog.jsonl").exists() {
-        Some(p)
-    } else {
-        eprintln!("skipped: ../shared is not there");
-        None
-    }
-}
+mod support;
+use support::{exlibris, read_json, run, shared};
 
 /// A small catalog of two invented works and a corpus quoting them.
 struct Fixture {
@@ -68,10 +51,6 @@ impl Fixture {
 
 fn jsonl(docs: &[(&str, &str)]) -> String {
     docs.iter().map(|(id, t)| serde_json::json!({"id": id, "text": t}).to_string() + "\n").collect()
-}
-
-fn read_json(p: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
 }
 
 #[test]
@@ -248,28 +227,11 @@ fn dev_benchmark_small_instance_meets_the_thresholds() {
     let Some(shared) = shared() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let gen = Command::new("python3")
-        .arg(shared.join("bench/make_audit_corpus.py"))
-        .arg("--books")
-        .arg(shared.join("corpora/books"))
-        .arg("--background")
-        .arg(shared.join("corpora/wiki/enwiki-excerpt.jsonl"))
-        .arg("--out")
-        .arg(t.join("c"))
-        .args(["--seed", "7", "--docs", "120"])
-        .status();
-    if !gen.is_ok_and(|s| s.success()) {
-        eprintln!("skipped: python3 could not build the audit corpus");
+    if !support::audit_corpus(&shared, &t.join("c"), 7, 120) {
         return;
     }
     let idx = t.join("idx");
-    assert!(run(exlibris()
-        .args(["index", "--catalog"])
-        .arg(shared.join("corpora/books/catalog.jsonl"))
-        .arg("--out")
-        .arg(&idx))
-    .status
-    .success());
+    support::index_books(&shared, &idx);
     for threads in ["1", "2"] {
         let out = run(exlibris()
             .args(["scan", "--threads", threads, "--index"])

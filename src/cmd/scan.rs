@@ -178,6 +178,17 @@ impl Job<'_> {
             task: self.task.clone(),
         };
         let mut writer = ResultsWriter::create(out, index, inputs, opts)?;
+        if self.task.is_some() && writer.todo().is_empty() && writer.stale().is_empty() {
+            if let Ok(done) = exlibris_scan::Results::read(out) {
+                if done.stats.run.task == self.task && done.stats.parts == writer.part_ids() {
+                    println!(
+                        "  already done: {} has this task's results for this index and settings",
+                        out.display()
+                    );
+                    return Ok(super::exit_code(done.stats.stats.is_partial()));
+                }
+            }
+        }
         for (path, why) in writer.stale() {
             eprintln!("exlibris: redoing {path}: its part in {} was {why}", out.display());
         }
@@ -189,17 +200,6 @@ impl Job<'_> {
                 writer.kept() + writer.todo().len(),
                 writer.todo().len()
             );
-        }
-        if self.task.is_some() && writer.todo().is_empty() && writer.stale().is_empty() {
-            if let Ok(done) = exlibris_scan::Results::read(out) {
-                if done.stats.run.task == self.task && done.stats.parts == writer.part_ids() {
-                    println!(
-                        "  already done: {} has this task's results for this index and settings",
-                        out.display()
-                    );
-                    return Ok(super::exit_code(done.stats.stats.is_partial()));
-                }
-            }
         }
         let todo = writer.todo().to_vec();
         let total: u64 = todo

@@ -106,7 +106,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         )),
     );
     let merge = format!(
-        "#!/bin/bash\n# exlibris: merge the tasks of plan {id} (submitted with --dependency=afterok on the scan)\n#SBATCH --job-name=exlibris-merge\n#SBATCH --cpus-per-task=1\n#SBATCH --output={logs}/merge.log\n{head}set -euo pipefail\n{body}",
+        "#!/bin/bash\n# exlibris: merge the tasks of plan {id} (submitted with --dependency=afterok on the scan)\n#SBATCH --job-name=exlibris-merge\n#SBATCH --cpus-per-task=1\n#SBATCH --kill-on-invalid-dep=yes\n#SBATCH --output={logs}/merge.log\n{head}set -euo pipefail\n{body}",
         id = plan.plan_id,
         logs = q(&format!("{out}/logs")),
         body = job_body(&format!("{} merge --plan {} --out {}", q(&exe), q(&plan_p), q(&out))),

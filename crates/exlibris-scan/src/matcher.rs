@@ -199,6 +199,12 @@ impl<'i> Matcher<'i> {
         for group in hits.chunk_by(|a, b| a.work == b.work) {
             let mut pieces = Vec::new();
             for chain in self.chains(group) {
+                // A finding needs a fingerprint unique to its work: a chain
+                // of shared ones only would be decompressed and aligned for
+                // nothing.
+                if chain.hits.iter().all(|h| h.shared) {
+                    continue;
+                }
                 if let Some(f) = self.verify(text, &chain, scratch)? {
                     pieces.push(f);
                 }

@@ -33,7 +33,7 @@ pub const PLAN_VERSION: u32 = 1;
 /// Folder of the task results inside a plan's results directory.
 pub const TASKS_DIR: &str = "tasks";
 /// The smallest slice a file is cut into.
-const MIN_GRAIN: u64 = 1 << 20;
+const MIN_GRAIN: u64 = 64 << 10;
 
 /// `plan.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -221,7 +221,7 @@ pub struct TaskInfo {
 }
 
 fn whole(size: u64) -> RecordRange {
-    RecordRange { start: 0, end: size, first_record: 1 }
+    RecordRange { start: 0, end: size, first_record: 1, file_size: size }
 }
 
 fn is_compressed(path: &Path) -> Result<bool> {
@@ -267,7 +267,7 @@ fn line_grains(path: &Path, size: u64, grain: u64) -> Result<Vec<RecordRange>> {
                     from += i + 1;
                     lines += 1;
                     let end = pos + from as u64;
-                    out.push(RecordRange { start, end, first_record });
+                    out.push(RecordRange { start, end, first_record, file_size: size });
                     (start, first_record) = (end, lines + 1);
                 }
                 None => from = n,
@@ -279,7 +279,7 @@ fn line_grains(path: &Path, size: u64, grain: u64) -> Result<Vec<RecordRange>> {
         return Err(ScanError::Input(format!("{}: changed while being planned", path.display())));
     }
     if start < size || out.is_empty() {
-        out.push(RecordRange { start, end: size, first_record });
+        out.push(RecordRange { start, end: size, first_record, file_size: size });
     }
     Ok(out)
 }
@@ -352,7 +352,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("a.jsonl");
         std::fs::write(&a, lines(3, 5)).unwrap();
-        let p = plan_paths(&[a.clone()], 3).unwrap();
+        let p = plan_paths(std::slice::from_ref(&a), 3).unwrap();
         assert_eq!(p.tasks.iter().map(|t| t.units.len()).sum::<usize>(), 1);
         assert!(p.tasks.iter().flat_map(|t| &t.units).all(|u| u.range.is_none()));
         let e = plan_paths(&[dir.path().join("gone.jsonl")], 2).unwrap_err().to_string();

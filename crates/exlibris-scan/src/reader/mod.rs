@@ -219,6 +219,9 @@ pub struct RecordRange {
     pub end: u64,
     /// 1-based number of the line at `start`.
     pub first_record: u64,
+    /// Size of the whole file when it was planned: a file of another size
+    /// has changed since, and the slice is refused.
+    pub file_size: u64,
 }
 
 /// Kinds of input file.
@@ -453,13 +456,22 @@ fn open_range(path: &Path, r: RecordRange) -> Result<Box<dyn BufRead + Send>> {
         )));
     }
     let len = f.metadata().at(path)?.len();
-    if r.end > len || r.start > r.end {
-        return Err(ScanError::Input(format!(
-            "{}: range {}..{} is past the end of the file ({len} bytes; the plan is stale: plan again)",
-            path.display(),
-            r.start,
-            r.end
-        )));
+    let stale = |why: String| {
+        ScanError::Input(format!(
+            "{}: {why}: the file changed since it was planned; plan again",
+            path.display()
+        ))
+    };
+    if len != r.file_size || r.end > len || r.start > r.end {
+        return Err(stale(format!("{len} bytes, planned at {} bytes", r.file_size)));
+    }
+    if r.start > 0 {
+        let mut before = [0u8; 1];
+        f.seek(SeekFrom::Start(r.start - 1)).at(path)?;
+        f.read_exact(&mut before).at(path)?;
+        if before[0] != b'\n' {
+            return Err(stale(format!("byte {} does not start a line", r.start)));
+        }
     }
     f.seek(SeekFrom::Start(r.start)).at(path)?;
     Ok(Box::new(BufReader::with_capacity(1 << 20, f.take(r.end - r.start))))
