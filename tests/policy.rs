@@ -7,15 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
 
-fn exlibris() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_exlibris"))
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("run exlibris");
-    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
-    out
-}
+mod support;
+use support::{exlibris, read_json, run, shared};
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -23,20 +16,6 @@ fn stdout(o: &Output) -> String {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn shared() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    if p.join("corpora/books/catalog.jsonl").exists() && p.join("bench/make_audit_corpus.py").exists() {
-        Some(p)
-    } else {
-        eprintln!("skipped: ../shared is not there");
-        None
-    }
-}
-
-fn read_json(p: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
 }
 
 fn decompressed(p: &Path) -> Vec<u8> {
@@ -176,7 +155,10 @@ fn crawl(n: usize) -> Vec<Vec<u8>> {
     recs
 }
 
-fn write_parquet(p: &Path, rows: &[(String, Option<String>, Option<i64>, Vec<String>)]) {
+/// A Parquet row of the test schema: id, text, n, labels.
+type PqRow = (String, Option<String>, Option<i64>, Vec<String>);
+
+fn write_parquet(p: &Path, rows: &[PqRow]) {
     use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
     use parquet::file::properties::WriterProperties;
     use parquet::file::writer::SerializedFileWriter;
@@ -544,7 +526,7 @@ fn bad_configuration_and_missing_input_are_errors_naming_the_file() {
         assert!(stderr(&out).contains(&sources.display().to_string()), "{cmd}: {}", stderr(&out));
     }
     let missing = d.join("no-such-corpus.jsonl");
-    let out = filter(d, POLICY, &[missing.clone()], &[]);
+    let out = filter(d, POLICY, std::slice::from_ref(&missing), &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains(&missing.display().to_string()), "{}", stderr(&out));
     assert!(!d.join("keep/no-such-corpus.jsonl").exists());

@@ -31,6 +31,9 @@ use crate::{Error, Result};
 
 type RowGroupWriter<'a> = SerializedRowGroupWriter<'a, File>;
 
+/// One side's part of a leaf column: values, definition and repetition levels.
+type Leaf<T> = (Vec<<T as DataType>::T>, Vec<i16>, Vec<i16>);
+
 /// Write the rows of `path` whose entry in `keep` is true to `targets[0]`,
 /// the others to `targets[1]`; a side with no row gets no file.
 pub fn route(path: &Path, keep: &[bool], targets: [&Path; 2]) -> Result<[Option<Ready>; 2]> {
@@ -58,7 +61,7 @@ pub fn route(path: &Path, keep: &[bool], targets: [&Path; 2]) -> Result<[Option<
     let mut staged: [Option<Staged>; 2] = [None, None];
     let mut writers: [Option<SerializedFileWriter<File>>; 2] = [None, None];
     for side in 0..2 {
-        if keep.iter().any(|&k| k == (side == 0)) {
+        if keep.contains(&(side == 0)) {
             let mut s = Staged::create(targets[side])?;
             let w = SerializedFileWriter::new(s.take_file(), schema.clone(), props.clone()).map_err(err)?;
             writers[side] = Some(w);
@@ -74,7 +77,7 @@ pub fn route(path: &Path, keep: &[bool], targets: [&Path; 2]) -> Result<[Option<
         let [w0, w1] = &mut writers;
         let mut outs: [Option<RowGroupWriter<'_>>; 2] = [None, None];
         for (side, w) in [w0, w1].into_iter().enumerate() {
-            if let Some(w) = w.as_mut().filter(|_| sides.iter().any(|&k| k == (side == 0))) {
+            if let Some(w) = w.as_mut().filter(|_| sides.contains(&(side == 0))) {
                 outs[side] = Some(w.next_row_group().map_err(err)?);
             }
         }
@@ -144,7 +147,7 @@ fn copy<T: DataType>(
     } else {
         vals.len()
     };
-    let mut split: [(Vec<T::T>, Vec<i16>, Vec<i16>); 2] = Default::default();
+    let mut split: [Leaf<T>; 2] = Default::default();
     let (mut row, mut v) = (usize::MAX, 0usize);
     for i in 0..levels {
         if max_rep == 0 || rep[i] == 0 {

@@ -77,7 +77,7 @@ impl<R: BufRead> WarcSplitter<R> {
 
     /// Append lines to `out` up to (not including) the next line that
     /// starts with `WARC/`, or the end.
-    fn to_next_header(&mut self, out: &mut Vec<u8>) -> std::io::Result<()> {
+    fn take_to_next_header(&mut self, out: &mut Vec<u8>) -> std::io::Result<()> {
         loop {
             let l = self.line()?;
             if l.is_empty() {
@@ -121,7 +121,7 @@ impl<R: BufRead> WarcSplitter<R> {
         let header_line = first.starts_with(b"WARC/");
         rec.bytes.extend_from_slice(&first);
         if !header_line {
-            self.to_next_header(&mut rec.bytes)?;
+            self.take_to_next_header(&mut rec.bytes)?;
             return Ok(Some(rec));
         }
         let mut len: Option<u64> = None;
@@ -158,7 +158,7 @@ impl<R: BufRead> WarcSplitter<R> {
             }
         }
         let Some(len) = len.filter(|_| good) else {
-            self.to_next_header(&mut rec.bytes)?;
+            self.take_to_next_header(&mut rec.bytes)?;
             return Ok(Some(rec));
         };
         let block = self.bytes(len)?;
@@ -181,7 +181,7 @@ impl<R: BufRead> WarcSplitter<R> {
             let mut back = block;
             back.extend_from_slice(&trailer);
             self.unread(back);
-            self.to_next_header(&mut rec.bytes)?;
+            self.take_to_next_header(&mut rec.bytes)?;
         }
         Ok(Some(rec))
     }
