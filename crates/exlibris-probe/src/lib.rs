@@ -39,6 +39,7 @@ pub mod gguf;
 pub mod gpt2;
 mod head;
 pub mod inference;
+pub mod known_members;
 pub mod llama;
 pub mod memorise;
 pub mod model;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use exlibris_probe::known_members::{self, Setup};
 use exlibris_probe::{
     probe, Device, Error, Label, LanguageModel, MemoConfig, ProbeConfig, ProbeResult, Text,
 };
@@ -177,6 +178,58 @@ fn truncated_gguf_is_reported_as_corrupt() {
         let err = LanguageModel::load(&t, None, &Device::Cpu).err().expect("truncated file must not load");
         assert!(matches!(err, Error::CorruptModel { .. }), "cut at {cut}: {err}");
     }
+}
+
+// ---- Known members: a model trained here, so membership is known. ----
+
+fn books_dir() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/books");
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("SKIP: {} is absent", p.display());
+        None
+    }
+}
+
+/// Issue #8: a byte-level llama trained from scratch on a random half of
+/// the chapters (the CI size of `examples/known_members.rs`). Members are
+/// told from held-out chapters of the same books; two halves of the
+/// held-out chapters are not told apart.
+#[test]
+fn known_members_are_detected_and_held_out_halves_are_not() {
+    let Some(dir) = books_dir() else { return };
+    let r = known_members::run(&dir, &Setup::ci(), &mut |l| eprintln!("{l}")).unwrap();
+    eprintln!("{}", r.markdown());
+    let p = known_members::p_value(&r.members);
+    assert!(p < 0.01, "members vs held-out: p = {p:.3e}: {}", r.members.reason);
+    assert_eq!(r.members.label, Label::Member, "{}", r.members.reason);
+    let best = r.best_passage_auroc();
+    assert!(best > 0.7, "best passage AUROC {best:.3}");
+    let null = &r.null;
+    let p0 = known_members::p_value(&null.first);
+    assert!(p0 > 0.05, "held-out halves: p = {p0:.3e}: {}", null.first.reason);
+    assert_eq!(null.member, 0, "{} of {} held-out splits called member", null.member, null.runs);
+    // Expected 5 % of splits under the null; allow sampling noise.
+    assert!(
+        null.p_below_05 as u64 <= null.runs / 20 + 4,
+        "{} of {} splits at p < 0.05",
+        null.p_below_05,
+        null.runs
+    );
+}
+
+/// The negative control of the test above: the same chapters and split with
+/// an untrained model. Nothing tells members apart, so the test above can
+/// only pass through what training taught the model.
+#[test]
+fn an_untrained_model_detects_no_members() {
+    let Some(dir) = books_dir() else { return };
+    let r = known_members::run(&dir, &Setup { steps: 0, ..Setup::ci() }, &mut |l| eprintln!("{l}")).unwrap();
+    eprintln!("{}", r.markdown());
+    assert_ne!(r.members.label, Label::Member, "{}", r.members.reason);
+    assert!(known_members::p_value(&r.members) > 0.01, "{}", r.members.reason);
+    assert!(r.best_passage_auroc() < 0.65, "best passage AUROC {:.3}", r.best_passage_auroc());
 }
 
 // ---- Synthetic checkpoints: no network needed. ----
