@@ -12,7 +12,7 @@ pub struct Args {
     /// policy.toml.
     #[arg(long)]
     policy: PathBuf,
-    /// Corpus files, directories or globs (JSON Lines).
+    /// Corpus files, directories or globs (JSON Lines, Parquet, WARC/WET, text files).
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
     /// Directory for kept documents.
@@ -65,9 +65,17 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     for (rule, n) in &s.by_rule {
         println!("  quarantined by {rule}: {n}");
     }
-    let stats = a.quarantine.join("filter-stats.json");
-    std::fs::write(&stats, serde_json::to_vec_pretty(&s)?)?;
-    println!("reasons in {}", a.quarantine.join(exlibris_policy::filter::REASONS).display());
+    if s.other_records > 0 {
+        println!(
+            "  and {} WARC records that are not documents, routed with their documents ({} to quarantine)",
+            s.other_records, s.other_records_quarantined
+        );
+    }
+    println!(
+        "reasons in {}, counts in {}",
+        a.quarantine.join(exlibris_policy::filter::REASONS).display(),
+        a.quarantine.join(exlibris_policy::filter::STATS).display()
+    );
     anyhow::ensure!(s.reconciles(), "counts do not reconcile");
     Ok(super::exit_code(!skipped.is_empty()))
 }

@@ -8,7 +8,8 @@
 //! - [`Ledger`] (`sources.toml`) attributes every document to one declared
 //!   source, or to "undeclared".
 //! - [`Policy`] (`policy.toml`) decides keep or quarantine, with reasons;
-//!   [`filter`] applies it to JSON Lines inputs, line by line.
+//!   [`filter`] applies it, writing each document to keep or quarantine in
+//!   its input's format (JSON Lines, WARC/WET, Parquet, text files).
 //!
 //! ```
 //! use exlibris_policy::isbn::valid_isbn13;

@@ -160,21 +160,6 @@ fn keep_and_quarantine_partition_the_input() {
     assert!(reasons.contains("tag shadow_library"), "{reasons}");
     assert!(reasons.contains("source: undeclared"));
     assert!(reasons.contains("unreadable: "));
-
-    let warc = tmp.path().join("w.warc");
-    std::fs::write(&warc, b"WARC/1.0\r\nWARC-Type: warcinfo\r\nContent-Length: 0\r\n\r\n\r\n\r\n").unwrap();
-    let (inputs, _) = discover(std::slice::from_ref(&warc)).unwrap();
-    let err = filter(
-        &inputs,
-        &ReadOptions::default(),
-        &Tagger::default(),
-        &ledger,
-        &policy,
-        &HashMap::new(),
-        &dirs,
-    )
-    .unwrap_err();
-    assert!(err.to_string().contains("JSON Lines only"), "{err}");
 }
 
 fn warc_response(id: &str, url: &str, http: &str) -> Vec<u8> {
