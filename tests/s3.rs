@@ -277,6 +277,52 @@ fn scans_from_s3_equal_local_scans_and_results_are_published_whole() {
         std::fs::read_to_string(got.join("findings.jsonl")).unwrap()
     );
 
+    // A plan over the prefix: tasks of whole objects, merged, equal one scan.
+    let plan = tmp.path().join("plan.json");
+    let out = remote(&["plan", "s3://corpus/c/", "--shards", "3", "--out", plan.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("5 files"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let sharded = tmp.path().join("sharded");
+    for task in ["0", "1", "2"] {
+        let out = run(exlibris()
+            .arg("scan")
+            .args(["--s3-endpoint", &weed.endpoint, "--task", task])
+            .arg("--cache-dir")
+            .arg(&cache)
+            .args(["--index", "s3://corpus/idx", "--plan"])
+            .arg(&plan)
+            .arg("--out")
+            .arg(&sharded));
+        assert!(out.status.code().is_some_and(|c| c == 0 || c == 2));
+    }
+    let out = run(exlibris().arg("merge").arg("--plan").arg(&plan).arg("--out").arg(&sharded));
+    assert_eq!(out.status.code(), Some(2));
+    for name in ["findings.jsonl", "works.json", "rejected.jsonl"] {
+        assert_eq!(
+            std::fs::read_to_string(sharded.join(name)).unwrap(),
+            std::fs::read_to_string(got.join(name)).unwrap(),
+            "{name} of the plan's merge"
+        );
+    }
+
+    // An upload past one part goes up in several (multipart) and reads back whole.
+    let big = tmp.path().join("big.bin");
+    let bytes: Vec<u8> =
+        (0..(exlibris_object::PART_BYTES * 2 + 12345)).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&big, &bytes).unwrap();
+    exlibris_object::upload_file(&big, &url("s3://results/big/big.bin")).unwrap();
+    let mut back = Vec::new();
+    std::io::Read::read_to_end(
+        &mut exlibris_object::open(&url("s3://results/big/big.bin")).unwrap(),
+        &mut back,
+    )
+    .unwrap();
+    assert!(back == bytes, "multipart upload read back differs ({} of {} bytes)", back.len(), bytes.len());
+
     // A prefix without its marker is not results.
     exlibris_object::upload_file(&got.join("works.json"), &url("s3://results/half/works.json")).unwrap();
     for half in ["s3://results/half", "s3://results/nothing-here"] {

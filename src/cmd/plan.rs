@@ -5,7 +5,8 @@ use std::process::ExitCode;
 /// Split a corpus into N tasks balanced by bytes (see `exlibris scan --plan`).
 #[derive(clap::Args)]
 pub struct Args {
-    /// Corpus files, directories or glob patterns, as `exlibris scan` takes them.
+    /// Corpus files, directories or glob patterns, as `exlibris scan` takes them (s3:// objects
+    /// and prefixes too, planned whole).
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
     /// Number of tasks.
@@ -14,10 +15,13 @@ pub struct Args {
     /// The plan file to write.
     #[arg(long)]
     out: PathBuf,
+    #[command(flatten)]
+    remote: super::remote::RemoteArgs,
 }
 
 /// Run it.
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    a.remote.init();
     let plan = exlibris_scan::plan::plan_paths(&a.inputs, a.shards)?;
     for s in &plan.skipped {
         eprintln!("exlibris: skipped {}: {}", s.path, s.reason);

@@ -13,7 +13,8 @@
 //! WARC and text files stay whole (a gzip member or zstd frame boundary is
 //! not known to be a record boundary without decompressing). Planning reads
 //! only the files it cuts, once, to find line boundaries and number the
-//! lines; it never decompresses anything.
+//! lines; it never decompresses anything. Objects (`s3://…`) are planned
+//! whole, by the sizes the store reports.
 //!
 //! The split: each file, or each grain of a file that may be cut, goes to
 //! the task whose share of the total bytes holds the grain's midpoint; the
@@ -111,8 +112,7 @@ impl Plan {
         }
         let mut sizes = Vec::with_capacity(inputs.len());
         for i in inputs {
-            let size = std::fs::metadata(&i.path).at(&i.path)?.len();
-            sizes.push(size);
+            sizes.push(stored_size(&i.path)?);
         }
         let total: u64 = sizes.iter().sum();
         let share = total.div_ceil(shards as u64).max(1);
@@ -121,7 +121,10 @@ impl Plan {
             (0..shards).map(|task| Task { task, bytes: 0, units: Vec::new() }).collect();
         let mut at = 0u64; // bytes before the current grain, over all inputs
         for (input, &size) in inputs.iter().zip(&sizes) {
-            let cuttable = input.kind == InputKind::Jsonl && size > grain && !is_compressed(&input.path)?;
+            let cuttable = input.kind == InputKind::Jsonl
+                && size > grain
+                && !is_object(&input.path)
+                && !is_compressed(&input.path)?;
             let grains = if cuttable { line_grains(&input.path, size, grain)? } else { vec![whole(size)] };
             for g in grains {
                 let mid = at + (g.end - g.start) / 2;
@@ -220,6 +223,26 @@ pub struct TaskInfo {
     pub tasks: usize,
 }
 
+/// Whether `path` is an object (`s3://…`): objects are planned whole.
+fn is_object(path: &Path) -> bool {
+    #[cfg(feature = "s3")]
+    return crate::reader::object::is_object(path);
+    #[cfg(not(feature = "s3"))]
+    return {
+        let _ = path;
+        false
+    };
+}
+
+/// Stored bytes of a file or an object.
+fn stored_size(path: &Path) -> Result<u64> {
+    #[cfg(feature = "s3")]
+    if crate::reader::object::is_object(path) {
+        return crate::reader::object::stored_size(path);
+    }
+    Ok(std::fs::metadata(path).at(path)?.len())
+}
+
 fn whole(size: u64) -> RecordRange {
     RecordRange { start: 0, end: size, first_record: 1, file_size: size }
 }
@@ -287,8 +310,11 @@ fn line_grains(path: &Path, size: u64, grain: u64) -> Result<Vec<RecordRange>> {
 /// Discover the inputs of `paths` and plan them.
 pub fn plan_paths(paths: &[PathBuf], shards: usize) -> Result<Plan> {
     let (inputs, skipped) = crate::discover(paths)?;
-    let missing: Vec<String> =
-        inputs.iter().filter(|i| !i.path.exists()).map(|i| i.path.display().to_string()).collect();
+    let missing: Vec<String> = inputs
+        .iter()
+        .filter(|i| !is_object(&i.path) && !i.path.exists())
+        .map(|i| i.path.display().to_string())
+        .collect();
     if !missing.is_empty() {
         return Err(ScanError::Input(format!("cannot plan missing inputs: {}", missing.join(", "))));
     }

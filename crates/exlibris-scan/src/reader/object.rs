@@ -74,6 +74,11 @@ pub(crate) fn identity(path: &Path) -> Option<(u64, u64, Option<String>)> {
     Some((o.size, o.last_modified_ns, o.e_tag))
 }
 
+/// Size of an object, or the store's answer (missing, forbidden …).
+pub fn stored_size(path: &Path) -> Result<u64> {
+    Ok(exlibris_object::head(&url(path)?)?.size)
+}
+
 /// Size of an object (0 when it cannot be read), for progress.
 pub fn size(path: &Path) -> u64 {
     identity(path).map_or(0, |i| i.0)
