@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::Arc;
 
 mod support;
@@ -536,26 +536,6 @@ fn bad_configuration_and_missing_input_are_errors_naming_the_file() {
     assert!(stderr(&out).contains("tags-summary.json"), "{}", stderr(&out));
 }
 
-fn make_corpus(shared: &Path, out: &Path, seed: u32, docs: u32, profile: &str) -> bool {
-    let st = Command::new("python3")
-        .arg(shared.join("bench/make_audit_corpus.py"))
-        .arg("--books")
-        .arg(shared.join("corpora/books"))
-        .arg("--background")
-        .arg(shared.join("corpora/wiki/enwiki-excerpt.jsonl"))
-        .arg("--out")
-        .arg(out)
-        .args(["--seed", &seed.to_string(), "--docs", &docs.to_string(), "--profile", profile])
-        .status();
-    match st {
-        Ok(s) if s.success() => true,
-        other => {
-            eprintln!("skipped: make_audit_corpus.py failed: {other:?}");
-            false
-        }
-    }
-}
-
 fn ids_in(p: &Path, field: &str, filter: impl Fn(&serde_json::Value) -> bool) -> BTreeSet<String> {
     std::fs::read_to_string(p)
         .unwrap()
@@ -589,7 +569,7 @@ fn deny_findings_quarantines_documents_quoting_denied_works() {
     assert!(catalog.contains("in-copyright"), "the shared catalog changed: {catalog}");
     std::fs::write(d.join("catalog.jsonl"), catalog).unwrap();
     let bench = d.join("bench");
-    if !make_corpus(&shared, &bench, 3, 120, "dev") {
+    if !support::audit_corpus(&shared, &bench, 3, 120) {
         return;
     }
     let idx = d.join("books.exl");
@@ -645,7 +625,7 @@ fn shadow_library_markers_precision_and_recall_on_the_benchmark() {
     let Some(shared) = shared() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let bench = tmp.path().join("bench");
-    if !make_corpus(&shared, &bench, 7, 1500, "hard") {
+    if !support::audit_corpus_profile(&shared, &bench, 7, 1500, "hard") {
         return;
     }
     let out =

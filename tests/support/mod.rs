@@ -27,9 +27,14 @@ pub fn shared() -> Option<PathBuf> {
     }
 }
 
-/// Build the shared audit corpus (`make_audit_corpus.py`) into `out`;
-/// false (with a message) where python3 cannot.
+/// Build the shared audit corpus (`make_audit_corpus.py`, dev profile)
+/// into `out`; false (with a message) where python3 cannot.
 pub fn audit_corpus(shared: &Path, out: &Path, seed: u32, docs: u32) -> bool {
+    audit_corpus_profile(shared, out, seed, docs, "dev")
+}
+
+/// The same with a profile (`dev` or `hard`).
+pub fn audit_corpus_profile(shared: &Path, out: &Path, seed: u32, docs: u32, profile: &str) -> bool {
     let ok = Command::new("python3")
         .arg(shared.join("bench/make_audit_corpus.py"))
         .arg("--books")
@@ -38,7 +43,7 @@ pub fn audit_corpus(shared: &Path, out: &Path, seed: u32, docs: u32) -> bool {
         .arg(shared.join("corpora/wiki/enwiki-excerpt.jsonl"))
         .arg("--out")
         .arg(out)
-        .args(["--seed", &seed.to_string(), "--docs", &docs.to_string()])
+        .args(["--seed", &seed.to_string(), "--docs", &docs.to_string(), "--profile", profile])
         .status()
         .is_ok_and(|s| s.success());
     if !ok {

@@ -356,7 +356,11 @@ fn filter_jsonl(
         }
         Ok(())
     })?;
-    let [k, q] = outs;
+    finish_sides(outs)
+}
+
+/// Finish the outputs of both sides (a side that got nothing has none).
+fn finish_sides([k, q]: [Option<Records>; 2]) -> Result<Sides> {
     Ok([k.map(Records::finish).transpose()?, q.map(Records::finish).transpose()?])
 }
 
@@ -477,8 +481,7 @@ fn filter_warc(
             decided.len()
         )));
     }
-    let [k, q] = outs;
-    Ok([k.map(Records::finish).transpose()?, q.map(Records::finish).transpose()?])
+    finish_sides(outs)
 }
 
 /// Parquet: decide every row, then rewrite both sides with the schema; a
