@@ -249,16 +249,8 @@ fn whole(size: u64) -> RecordRange {
 
 fn is_compressed(path: &Path) -> Result<bool> {
     let mut head = [0u8; 4];
-    let mut f = File::open(path).at(path)?;
-    let mut n = 0;
-    while n < head.len() {
-        match f.read(&mut head[n..]).at(path)? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    let h = &head[..n];
-    Ok(h.starts_with(&[0x1f, 0x8b]) || h.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]))
+    let n = crate::reader::read_up_to(File::open(path).at(path)?, &mut head).at(path)?;
+    Ok(crate::reader::is_compressed(&head[..n]))
 }
 
 /// Cut a file into slices of about `grain` bytes at line boundaries,

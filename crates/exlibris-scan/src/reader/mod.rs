@@ -411,7 +411,7 @@ fn sniff_bytes(head: &[u8], open: impl Fn() -> Result<Box<dyn Read + Send>>) -> 
     }
 }
 
-fn read_up_to(mut r: impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+pub(crate) fn read_up_to(mut r: impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match r.read(&mut buf[n..]) {
@@ -424,7 +424,7 @@ fn read_up_to(mut r: impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
-fn is_compressed(head: &[u8]) -> bool {
+pub(crate) fn is_compressed(head: &[u8]) -> bool {
     head.starts_with(&[0x1f, 0x8b]) || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
 }
 
