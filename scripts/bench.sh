@@ -22,10 +22,15 @@ books="$shared/corpora/books"
 wiki="$shared/corpora/wiki/enwiki-excerpt.jsonl"
 
 step() { printf '… %s\n' "$*" >&2; }
-# run CMD…: prints "seconds max_rss_kb" of the command (its output discarded)
+# measure CMD…: prints "seconds peak_rss_kib peak_anon_kib peak_file_kib" of
+# the command (its output discarded): scripts/peak_mem.py samples
+# /proc/PID/status. Anonymous memory is the process's own (the filter,
+# records in flight); file-backed memory is the pages of the memory-mapped
+# index it touched, which are page cache the kernel can drop.
 # Scans write fresh results (an existing directory would be resumed, not rescanned).
 fresh() { rm -rf "$1"; echo "$1"; }
-measure() { /usr/bin/time -f '%e %M' -o "$work/time.txt" "$@" >/dev/null 2>"$work/last.err" || { cat "$work/last.err" >&2; return 1; }; cat "$work/time.txt"; }
+measure() { PEAK_MEM_STDERR="$work/last.err" python3 "$root/scripts/peak_mem.py" "$@" || { cat "$work/last.err" >&2; return 1; }; }
+mib() { python3 -c "print(f'{$1/1024:.0f}')"; }
 words_of() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['tokens'])" "$1/meta.json"; }
 bytes_scanned() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['bytes_scanned'])" "$1/stats.json"; }
 du_bytes() { du -sb "$1" | cut -f1; }
@@ -41,7 +46,7 @@ row() { rows+=("$(printf '%-58s %s' "$1" "$2")"); }
 for c in 1 10; do
   step "index catalog ${c}x"
   rm -rf "$work/idx$c"
-  read -r s rss < <(measure "$exl" index --catalog "$work/cat$c/catalog.jsonl" --out "$work/idx$c")
+  read -r s rss _ _ < <(measure "$exl" index --catalog "$work/cat$c/catalog.jsonl" --out "$work/idx$c")
   w=$(words_of "$work/idx$c"); b=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['bytes'])" "$work/idx$c/meta.json")
   row "index build, catalog ${c}x ($w words, 2 threads)" "$(python3 -c "print(f'{$b/1e6/$s:.1f} MB/s total, {$b/1e6/$s/2:.1f} MB/s per core, {$s:.1f} s, peak RSS {$rss/1024:.0f} MiB')")"
   fp=$(du_bytes "$work/idx$c"/fingerprints-*.bin); fl=$(du_bytes "$work/idx$c"/filter-*.bin); tx=$(du_bytes "$work/idx$c"/texts-*.bin); all=$(du_bytes "$work/idx$c")
@@ -50,27 +55,31 @@ for c in 1 10; do
 done
 
 step "read floor"
-read -r zs _ < <(measure sh -c "zstd -dc '$work/corpus1.jsonl.zst' > /dev/null")
+read -r zs _ _ _ < <(measure sh -c "zstd -dc '$work/corpus1.jsonl.zst' > /dev/null")
 raw1=$(zstd -dc "$work/corpus1.jsonl.zst" | wc -c)
 row "zstd -dc corpus 1x > /dev/null" "$(python3 -c "print(f'{$raw1/1e6/$zs:.0f} MB/s of JSON Lines')")"
-read -r rs _ < <(measure "$exl" scan --read-only --threads 1 --index "$work/idx10" --out "$(fresh "$work/ro")" "$work/corpus1.jsonl.zst")
+read -r rs _ _ _ < <(measure "$exl" scan --read-only --threads 1 --index "$work/idx10" --out "$(fresh "$work/ro")" "$work/corpus1.jsonl.zst")
 text1=$(bytes_scanned "$work/ro")
 floor=$(python3 -c "print($text1/1e6/$rs)")
 row "read floor (decompress+parse+normalise), 1 thread" "$(python3 -c "print(f'{$floor:.0f} MB/s of text ({$raw1/1e6/$rs:.0f} MB/s of JSON Lines)')")"
 
+# "peak RSS X MiB (anon A, file F)" and the anonymous memory per catalog word.
+mem() { python3 -c "print(f'peak RSS {$1/1024:.0f} MiB (anonymous {$2/1024:.0f}, mapped index pages {$3/1024:.0f}); anonymous {$2*1024/$4:.2f} B/catalog word')"; }
 for t in 1 2; do
   step "scan corpus 1x vs catalog 10x, $t thread(s)"
-  read -r s rss < <(measure "$exl" scan --threads "$t" --index "$work/idx10" --out "$(fresh "$work/r10-$t")" "$work/corpus1.jsonl.zst")
+  read -r s rss anon file < <(measure "$exl" scan --threads "$t" --index "$work/idx10" --out "$(fresh "$work/r10-$t")" "$work/corpus1.jsonl.zst")
   mbs=$(python3 -c "print($text1/1e6/$s)")
-  row "scan, corpus 1x, catalog 10x, $t thread(s)" "$(python3 -c "print(f'{$mbs:.0f} MB/s total, {$mbs/$t:.0f} MB/s per core; scan/read floor {$mbs/$t/$floor:.2f}; peak RSS {$rss/1024:.0f} MiB = {$rss*1024/$words10:.2f} B/catalog word')")"
+  row "scan, corpus 1x, catalog 10x, $t thread(s)" "$(python3 -c "print(f'{$mbs:.0f} MB/s total, {$mbs/$t:.0f} MB/s per core; scan/read floor {$mbs/$t/$floor:.2f}')"); $(mem "$rss" "$anon" "$file" "$words10")"
+  eval "anon10_$t=$anon"
 done
 step "scan corpus 4x vs catalog 10x"
-read -r s rss4 < <(measure "$exl" scan --threads 2 --index "$work/idx10" --out "$(fresh "$work/r10-4x")" "$work/corpus4.jsonl.zst")
+read -r s rss4 anon4 file4 < <(measure "$exl" scan --threads 2 --index "$work/idx10" --out "$(fresh "$work/r10-4x")" "$work/corpus4.jsonl.zst")
 text4=$(bytes_scanned "$work/r10-4x")
-row "scan, corpus 4x, catalog 10x, 2 threads" "$(python3 -c "print(f'{$text4/1e6/$s:.0f} MB/s total; peak RSS {$rss4/1024:.0f} MiB')")"
+row "scan, corpus 4x, catalog 10x, 2 threads" "$(python3 -c "print(f'{$text4/1e6/$s:.0f} MB/s total')"); $(mem "$rss4" "$anon4" "$file4" "$words10")"
 step "scan corpus 1x vs catalog 1x"
-read -r s rss1 < <(measure "$exl" scan --threads 2 --index "$work/idx1" --out "$(fresh "$work/r1-2")" "$work/corpus1.jsonl.zst")
-row "scan, corpus 1x, catalog 1x, 2 threads" "$(python3 -c "print(f'{$text1/1e6/$s:.0f} MB/s total; peak RSS {$rss1/1024:.0f} MiB = {$rss1*1024/$words1:.2f} B/catalog word')")"
+read -r s rss1 anon1 file1 < <(measure "$exl" scan --threads 2 --index "$work/idx1" --out "$(fresh "$work/r1-2")" "$work/corpus1.jsonl.zst")
+row "scan, corpus 1x, catalog 1x, 2 threads" "$(python3 -c "print(f'{$text1/1e6/$s:.0f} MB/s total')"); $(mem "$rss1" "$anon1" "$file1" "$words1")"
+row "anonymous memory per added catalog word (10x - 1x, 2 threads)" "$(python3 -c "print(f'{($anon10_2-$anon1)*1024/($words10-$words1):.2f} B/word')")"
 
 echo
 echo "exlibris benchmark — $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -m), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"

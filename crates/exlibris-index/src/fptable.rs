@@ -355,6 +355,25 @@ impl<'a> FpTable<'a> {
         self.entries.is_empty()
     }
 
+    /// Start loading the directory slot of `hash` into the cache: the
+    /// first stage of a batched lookup.
+    #[inline]
+    pub fn prefetch_bucket(&self, hash: u64) {
+        crate::prefetch(&self.buckets[bucket_of(hash, self.bits)]);
+    }
+
+    /// Start loading the entries of `hash`'s bucket into the cache: the
+    /// second stage, once its directory slot is near.
+    #[inline]
+    pub fn prefetch_entries(&self, hash: u64) {
+        let b = bucket_of(hash, self.bits);
+        let (lo, hi) = (self.buckets[b] as usize, self.buckets[b + 1] as usize);
+        if lo < hi {
+            crate::prefetch(&self.entries[lo * ENTRY]);
+            crate::prefetch(&self.entries[hi * ENTRY - 1]);
+        }
+    }
+
     /// Postings of `hash` (and, rarely, of a hash that agrees with it on
     /// the bits the table keeps).
     #[inline]

@@ -148,8 +148,7 @@ pub struct Index {
     fp_path: PathBuf,
     text: Component,
     text_path: PathBuf,
-    filter: Component,
-    filter_path: PathBuf,
+    filter: FingerprintFilter,
 }
 
 impl Index {
@@ -183,6 +182,15 @@ impl Index {
         }
         let meta: IndexMeta = serde_json::from_value(value)
             .map_err(|e| IndexError::Corrupt { path: meta_path.clone(), reason: e.to_string() })?;
+        let normalizer = meta.fingerprint.normalizer;
+        if normalizer != exlibris_text::NORMALIZER_VERSION {
+            // Other rules hash words differently: such an index would match nothing.
+            return Err(IndexError::Invalid(format!(
+                "{}: index built with normalisation rules version {normalizer}, this build uses version {}; rebuild the index with `exlibris index`",
+                dir.display(),
+                exlibris_text::NORMALIZER_VERSION
+            )));
+        }
         let open = |c: &ComponentRef, kind: &[u8; 4], version: u32| -> Result<(Component, PathBuf)> {
             let path = dir.join(&c.file);
             let comp = Component::open(&path, kind, version)?;
@@ -202,10 +210,10 @@ impl Index {
             .map_err(|e| IndexError::Corrupt { path: works_path, reason: e.to_string() })?;
         let (fp, fp_path) = open(&meta.components.fingerprints, fptable::KIND, fptable::VERSION)?;
         let (text, text_path) = open(&meta.components.texts, textstore::KIND, textstore::VERSION)?;
-        let (filter, filter_path) = open(&meta.components.filter, filter::KIND, filter::VERSION)?;
-        let index =
-            Index { dir: dir.to_path_buf(), meta, works, fp, fp_path, text, text_path, filter, filter_path };
-        FingerprintFilter::new(index.filter.body(), &index.filter_path)?;
+        let (filter_c, filter_path) = open(&meta.components.filter, filter::KIND, filter::VERSION)?;
+        let filter = FingerprintFilter::new(filter_c.body(), &filter_path)?;
+        drop(filter_c);
+        let index = Index { dir: dir.to_path_buf(), meta, works, fp, fp_path, text, text_path, filter };
         // Interpret once now, so that a malformed table fails at open.
         index.try_fingerprints()?;
         index.try_texts()?;
@@ -226,8 +234,8 @@ impl Index {
     }
 
     /// The membership filter in front of the table.
-    pub fn filter(&self) -> FingerprintFilter<'_> {
-        FingerprintFilter::new(self.filter.body(), &self.filter_path).expect("verified at open")
+    pub fn filter(&self) -> &FingerprintFilter {
+        &self.filter
     }
 
     /// The text store.
@@ -254,6 +262,31 @@ impl Index {
     pub fn dir(&self) -> &Path {
         &self.dir
     }
+}
+
+/// Start loading `r` into the cache (a hint; no effect where the target has
+/// no prefetch instruction).
+#[inline]
+pub(crate) fn prefetch<T>(r: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults, and the address is that of a live
+    // reference; SSE is part of the x86_64 baseline.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>((r as *const T).cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = r;
+}
+
+/// Murmur3's finaliser (test keys).
+#[cfg(test)]
+pub(crate) fn fmix(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
 }
 
 #[cfg(test)]

@@ -60,6 +60,17 @@ fn build_open_and_read_back() {
     assert!(tok <= 20_000 && 20_000 - tok < textstore::CHECKPOINT_TOKENS);
     let words = exlibris_text::normalized_words(&a);
     assert_eq!(words[tok as usize].0.start, r.first_byte as usize + byte);
+    // Excerpts: from the region held (start, middle, past its end), from
+    // other blocks, and at the end of the work.
+    for from in
+        [r.first_byte, r.first_byte + 100, r.first_byte + r.text.len() as u64 - 10, 5, a.len() as u64 - 30]
+    {
+        for max in [64, 20_000] {
+            let want = &a[from as usize..(from as usize + max).min(a.len())];
+            assert_eq!(idx.texts().excerpt(0, from, max, &mut r).unwrap(), want, "from {from}, {max} bytes");
+        }
+    }
+    assert_eq!(idx.texts().excerpt(1, 0, 10, &mut r).unwrap(), &b[..10]);
 }
 
 #[test]
@@ -92,4 +103,18 @@ fn foreign_output_directory_is_refused() {
     let err =
         build_index(&Catalog::read(&m).unwrap(), dir.path(), &BuildOptions::default(), &|_| {}).unwrap_err();
     assert!(err.to_string().contains("not an exlibris index"), "{err}");
+}
+
+#[test]
+fn an_index_of_other_normalisation_rules_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = catalog(dir.path(), &[("a", &sample_text(5, 500))]);
+    let out = dir.path().join("idx");
+    build_index(&Catalog::read(&m).unwrap(), &out, &BuildOptions::default(), &|_| {}).unwrap();
+    let meta_path = out.join(META_FILE);
+    let mut meta: serde_json::Value = serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+    meta["fingerprint"]["normalizer"] = (exlibris_text::NORMALIZER_VERSION - 1).into();
+    std::fs::write(&meta_path, serde_json::to_vec(&meta).unwrap()).unwrap();
+    let err = Index::open(&out).err().unwrap().to_string();
+    assert!(err.contains("normalisation rules version") && err.contains("rebuild the index"), "{err}");
 }

@@ -336,6 +336,45 @@ impl<'a> TextStore<'a> {
         Ok(())
     }
 
+    /// Up to `max` bytes of `work`'s text from byte `from` (a character
+    /// boundary), cut at a character boundary: the evidence excerpt of a
+    /// finding. Uses `scratch`'s buffers (and forgets what it held).
+    pub fn excerpt(&self, work: u32, from: u64, max: usize, scratch: &mut TextRegion) -> Result<String> {
+        let range = self.blocks_of(work);
+        // Usually the region just verified holds it already.
+        if let Some(held) = scratch.held.clone().filter(|h| range.contains(&h.start)) {
+            let end = scratch.first_byte + scratch.text.len() as u64;
+            let whole = held.end == range.end || from + max as u64 <= end;
+            if from >= scratch.first_byte && from <= end && whole {
+                let rest = &scratch.text[(from - scratch.first_byte) as usize..];
+                return Ok(exlibris_text::truncate_at_char(rest, max).to_string());
+            }
+        }
+        scratch.held = None;
+        let blocks = &self.dir[range.clone()];
+        let first = range.start + blocks.partition_point(|r| r[1] <= from).saturating_sub(1);
+        let Some(rec) = self.dir.get(first).filter(|_| !range.is_empty()) else { return Ok(String::new()) };
+        let base = rec[1];
+        let mut bytes = std::mem::take(&mut scratch.text).into_bytes();
+        bytes.clear();
+        let mut i = first;
+        while i < range.end && (bytes.len() as u64) < from - base + max as u64 {
+            self.decompress(i, &mut bytes, &mut scratch.dctx)?;
+            i += 1;
+        }
+        let text = std::str::from_utf8(&bytes).map_err(|_| IndexError::Corrupt {
+            path: self.path.to_path_buf(),
+            reason: format!("text of work {work} is not UTF-8"),
+        })?;
+        let at = ((from - base) as usize).min(text.len());
+        let out = match text.get(at..) {
+            Some(rest) => exlibris_text::truncate_at_char(rest, max).to_string(),
+            None => String::new(),
+        };
+        scratch.text = String::from_utf8(bytes).expect("checked above");
+        Ok(out)
+    }
+
     /// The whole text of `work`.
     pub fn work_text(&self, work: u32) -> Result<String> {
         let mut r = TextRegion::default();

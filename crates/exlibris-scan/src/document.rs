@@ -59,14 +59,9 @@ pub fn check_text(text: &str) -> Result<(), String> {
         return Err("empty document".into());
     }
     let sample = &bytes[..bytes.len().min(64 * 1024)];
-    let mut controls = 0usize;
-    let mut nul = false;
-    for &b in sample {
-        if b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0c) {
-            controls += 1;
-            nul |= b == 0;
-        }
-    }
+    // A branch-free count (it vectorises).
+    let controls = sample.iter().filter(|&&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0c)).count();
+    let nul = memchr::memchr(0, sample).is_some();
     if nul || controls * 10 > sample.len() {
         return Err(format!(
             "binary content ({controls} control characters in the first {} bytes)",

@@ -66,7 +66,8 @@ pub struct Finding {
     pub words: u32,
     /// Verified fingerprints in it.
     pub anchors: u32,
-    /// Excerpt of the work's side.
+    /// Excerpt of the work's side: [`EXCERPT_BYTES`] from `work_start`
+    /// (or to the work's end).
     pub work_excerpt: String,
 }
 
@@ -97,6 +98,8 @@ impl Chain {
 }
 
 const CHECKPOINT: u32 = 64;
+/// Words of context either side of a chain for its first verification.
+const NARROW: u32 = 16;
 /// Fingerprints looked up together.
 const BATCH: usize = 512;
 /// Bytes of each side kept as an excerpt.
@@ -147,9 +150,10 @@ impl<'i> Matcher<'i> {
         n
     }
 
-    /// Fingerprint the document, and look the fingerprints up in batches:
-    /// first all through the filter (independent loads, so their cache
-    /// misses overlap), then the few that pass in the table.
+    /// Fingerprint the document, and look the fingerprints up in batches,
+    /// in stages that each prefetch what the next reads, so that the cache
+    /// misses of a batch overlap: the filter blocks of all; then, for the
+    /// few that pass, their table directory slots; then their entries.
     fn collect_hits(&self, text: &str, s: &mut Scratch) {
         let table = self.index.fingerprints();
         let filter = self.index.filter();
@@ -158,11 +162,23 @@ impl<'i> Matcher<'i> {
         s.fps.clear();
         let (hits, cps, fps) = (&mut s.hits, &mut s.checkpoints, &mut s.fps);
         let flush = |fps: &mut Vec<(u64, u32)>, hits: &mut Vec<Hit>| {
-            let mut pass = [false; BATCH];
-            for (p, &(h, _)) in pass.iter_mut().zip(fps.iter()) {
-                *p = filter.may_contain(h);
+            for &(h, _) in fps.iter() {
+                filter.prefetch(h);
             }
-            for (&(h, dtok), _) in fps.iter().zip(pass).filter(|(_, p)| *p) {
+            let mut pass = 0;
+            for i in 0..fps.len() {
+                let (h, _) = fps[i];
+                if filter.may_contain(h) {
+                    table.prefetch_bucket(h);
+                    fps[pass] = fps[i];
+                    pass += 1;
+                }
+            }
+            fps.truncate(pass);
+            for &(h, _) in fps.iter() {
+                table.prefetch_entries(h);
+            }
+            for &(h, dtok) in fps.iter() {
                 for p in table.lookup(h) {
                     hits.push(Hit { work: p.work, wtok: p.token, dtok, shared: p.shared });
                 }
@@ -212,7 +228,12 @@ impl<'i> Matcher<'i> {
             found.extend(self.merge_pieces(pieces));
         }
         scratch.hits = hits;
-        Ok(self.select(found))
+        let mut kept = self.select(found);
+        let texts = self.index.texts();
+        for f in &mut kept {
+            f.work_excerpt = texts.excerpt(f.work, f.work_start, EXCERPT_BYTES, &mut scratch.text)?;
+        }
+        Ok(kept)
     }
 
     /// Chain one work's hits (sorted by document token). Open chains are
@@ -265,10 +286,33 @@ impl<'i> Matcher<'i> {
         chains
     }
 
-    /// Verify and extend a chain on the words of both sides.
+    /// Verify and extend a chain on the words of both sides: first on
+    /// regions a few words wider than the chain, and again on the full
+    /// regions (`max_gap + max_drift + k` words either side) only when the
+    /// alignment reached the edge of the narrow ones. Most chains end within
+    /// a few words of their anchors, and the result is the same either way.
     fn verify(&self, text: &str, chain: &Chain, s: &mut Scratch) -> Result<Option<Finding>> {
         let k = self.index.settings().k;
-        let ext = self.opts.max_gap + self.opts.max_drift + k;
+        let full = self.opts.max_gap + self.opts.max_drift + k;
+        if NARROW < full {
+            if let Some(f) = self.verify_within(text, chain, s, NARROW)? {
+                return Ok(f);
+            }
+        }
+        Ok(self.verify_within(text, chain, s, full)?.flatten())
+    }
+
+    /// Verify on regions `ext` words wider than the chain on either side.
+    /// `None` when a wider region could change the answer.
+    fn verify_within(
+        &self,
+        text: &str,
+        chain: &Chain,
+        s: &mut Scratch,
+        ext: u32,
+    ) -> Result<Option<Option<Finding>>> {
+        let k = self.index.settings().k;
+        let full = ext >= self.opts.max_gap + self.opts.max_drift + k;
         let first = chain.hits[0];
         let last = chain.last();
         let work = first.work;
@@ -298,14 +342,15 @@ impl<'i> Matcher<'i> {
             }
         }
         if !unique {
-            return Ok(None);
+            return Ok(Some(None));
         }
 
-        let Some(al) = align(&s.doc, &s.work, &anchors, &self.align) else { return Ok(None) };
+        let Some(al) = align(&s.doc, &s.work, &anchors, &self.align) else { return Ok(Some(None)) };
+        if al.clipped && !full {
+            return Ok(None);
+        }
         let (wb, we) = (s.work.token(al.work_begin), s.work.token(al.work_end - 1));
-        let work_excerpt =
-            exlibris_text::truncate_at_char(&s.text.text[wb.start..], EXCERPT_BYTES).to_string();
-        Ok(Some(Finding {
+        Ok(Some(Some(Finding {
             work,
             doc_start: s.doc.token(al.doc_begin).start as u64,
             doc_end: s.doc.token(al.doc_end - 1).end as u64,
@@ -317,8 +362,8 @@ impl<'i> Matcher<'i> {
             work_token_end: work_base + al.work_end as u32,
             words: al.matched as u32,
             anchors: al.anchors as u32,
-            work_excerpt,
-        }))
+            work_excerpt: String::new(),
+        })))
     }
 
     /// Join pieces of one passage of one work that the chaining split.

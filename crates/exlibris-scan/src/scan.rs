@@ -29,7 +29,7 @@ pub struct ScanOptions {
     pub matching: MatchOptions,
     /// Stop at the first rejected record.
     pub strict: bool,
-    /// Target bytes of records per batch (0: 16 MiB).
+    /// Target bytes of records per batch (0: 4 MiB).
     pub batch_bytes: usize,
     /// Measure the read floor: read, decode and fingerprint, but look
     /// nothing up (no findings).
@@ -75,7 +75,7 @@ pub fn scan(
 ) -> Result<ScanStats> {
     let started = std::time::Instant::now();
     let matcher = Matcher::new(index, opts.matching.clone());
-    let batch_bytes = if opts.batch_bytes == 0 { 16 << 20 } else { opts.batch_bytes };
+    let batch_bytes = if opts.batch_bytes == 0 { 4 << 20 } else { opts.batch_bytes };
     // Each input's counts are added when it ends, so files are listed in
     // input order, also those with no records.
     let mut stats = ScanStats::default();

@@ -107,6 +107,9 @@ pub struct Alignment {
     pub matched: usize,
     /// Anchors that survived verification.
     pub anchors: usize,
+    /// The extension past the outer anchors met the end of a region (or
+    /// looked past it): a larger region could give a longer alignment.
+    pub clipped: bool,
 }
 
 /// Align `doc` and `work` through `anchors`: (doc token, work token) pairs,
@@ -125,7 +128,8 @@ pub fn align(doc: &Region, work: &Region, anchors: &[(usize, usize)], p: &AlignP
     let mut count = 1;
     for &(ad, aw) in it {
         if ad >= cd && aw >= cw {
-            let (m, _, _) = walk(ad - cd, aw - cw, |i, j| eq(cd + i, cw + j), p.confirm_inside, p.max_skip);
+            let (m, _, _, _) =
+                walk(ad - cd, aw - cw, |i, j| eq(cd + i, cw + j), p.confirm_inside, p.max_skip);
             matched += m + k;
             (cd, cw) = (ad + k, aw + k);
             count += 1;
@@ -137,10 +141,10 @@ pub fn align(doc: &Region, work: &Region, anchors: &[(usize, usize)], p: &AlignP
         }
     }
     // Extend forwards past the last anchor…
-    let (mf, ei, ej) =
+    let (mf, ei, ej, clip_f) =
         walk(doc.len() - cd, work.len() - cw, |i, j| eq(cd + i, cw + j), p.confirm_outside, p.max_skip);
     // …and backwards before the first.
-    let (mb, bi, bj) = walk(d0, w0, |i, j| eq(d0 - 1 - i, w0 - 1 - j), p.confirm_outside, p.max_skip);
+    let (mb, bi, bj, clip_b) = walk(d0, w0, |i, j| eq(d0 - 1 - i, w0 - 1 - j), p.confirm_outside, p.max_skip);
     Some(Alignment {
         doc_begin: d0 - bi,
         doc_end: cd + ei,
@@ -148,6 +152,7 @@ pub fn align(doc: &Region, work: &Region, anchors: &[(usize, usize)], p: &AlignP
         work_end: cw + ej,
         matched: matched + mf + mb,
         anchors: count,
+        clipped: clip_f || clip_b,
     })
 }
 
@@ -155,16 +160,19 @@ pub fn align(doc: &Region, work: &Region, anchors: &[(usize, usize)], p: &AlignP
 /// `j < wn`: equal words are taken; at a difference, the smallest skip of at
 /// most `max_skip` words on each side after which `confirm` words are equal
 /// is taken; if none, the walk stops. Returns (matched words, one past the
-/// last matched `i`, one past the last matched `j`).
+/// last matched `i`, one past the last matched `j`, whether the bounds
+/// `dn`/`wn` decided anything: the walk reached one, or a skip it tried
+/// looked past one).
 pub fn walk(
     dn: usize,
     wn: usize,
     eq: impl Fn(usize, usize) -> bool,
     confirm: usize,
     max_skip: usize,
-) -> (usize, usize, usize) {
+) -> (usize, usize, usize, bool) {
     let (mut i, mut j) = (0, 0);
     let (mut matched, mut ei, mut ej) = (0, 0, 0);
+    let mut bounded = false;
     while i < dn && j < wn {
         if eq(i, j) {
             i += 1;
@@ -179,7 +187,11 @@ pub fn walk(
                 let b = total - a;
                 let ok = (0..confirm).all(|c| {
                     let (x, y) = (i + a + c, j + b + c);
-                    x < dn && y < wn && eq(x, y)
+                    if x >= dn || y >= wn {
+                        bounded = true;
+                        return false;
+                    }
+                    eq(x, y)
                 });
                 if ok {
                     next = Some((a, b));
@@ -195,7 +207,7 @@ pub fn walk(
             None => break,
         }
     }
-    (matched, ei, ej)
+    (matched, ei, ej, bounded || i >= dn || j >= wn)
 }
 
 #[cfg(test)]
@@ -212,15 +224,18 @@ mod tests {
     fn walk_tolerates_edits() {
         let a: Vec<&str> = "a b c d e f g h i j".split(' ').collect();
         let b: Vec<&str> = "a b x d e f very g h i j".split(' ').collect();
-        let (m, ei, ej) = walk(a.len(), b.len(), |i, j| a[i] == b[j], 2, 3);
+        let (m, ei, ej, bounded) = walk(a.len(), b.len(), |i, j| a[i] == b[j], 2, 3);
         assert_eq!((m, ei, ej), (9, 10, 11));
+        assert!(bounded, "the walk ran to the end");
     }
 
     #[test]
     fn walk_stops_at_unrelated_text() {
         let a: Vec<&str> = "a b c p q r s t".split(' ').collect();
         let b: Vec<&str> = "a b c x y z u v".split(' ').collect();
-        assert_eq!(walk(a.len(), b.len(), |i, j| a[i] == b[j], 2, 3), (3, 3, 3));
+        assert_eq!(walk(a.len(), b.len(), |i, j| a[i] == b[j], 2, 3), (3, 3, 3, false));
+        // Two words fewer and the skips it tries look past the end.
+        assert!(walk(a.len() - 2, b.len() - 2, |i, j| a[i] == b[j], 2, 3).3);
     }
 
     #[test]

@@ -28,7 +28,10 @@ mod winnow;
 
 pub use align::{align, walk, AlignParams, Alignment, Region};
 pub use token::{hash_word, is_word_char, normalized_words, Token, Tokenizer, NORMALIZER_VERSION};
-pub use winnow::{fingerprint_text, fingerprints, shingle_hash, Fingerprint, FingerprintSettings, Winnower};
+pub use winnow::{
+    fingerprint_hash, fingerprint_text, fingerprints, shingle_hash, Fingerprint, FingerprintSettings,
+    Winnower,
+};
 
 /// A half-open byte range `[start, end)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]

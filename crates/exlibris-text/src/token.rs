@@ -27,7 +27,7 @@ use unicode_normalization::UnicodeNormalization;
 
 /// Version of the normalisation rules. Stored in every index: changing the
 /// rules changes every fingerprint.
-pub const NORMALIZER_VERSION: u32 = 2;
+pub const NORMALIZER_VERSION: u32 = 3;
 
 /// One word of a text: its byte range in the original and the hash of its
 /// normalised form.
@@ -60,6 +60,8 @@ pub struct Tokenizer<'a> {
     keep: bool,
     norm: String,
     scratch: String,
+    /// Word-character masks of 64 bytes of the text (the fast path).
+    win: Window,
 }
 
 /// ASCII letters and digits.
@@ -73,8 +75,84 @@ static ALNUM: [bool; 256] = {
     t
 };
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+/// Longest word the fast path reads from one window (longer ones may be
+/// re-read from a window starting at them).
+const FAST_WORD: usize = 24;
+
+/// Bit masks of 64 bytes of a text from `base`: bit `i` of `alnum` is set
+/// when byte `base + i` is an ASCII letter or digit, of `stop` when it is
+/// that or a byte of a non-ASCII character. Bytes past the end of the text
+/// read as spaces.
+#[derive(Clone, Copy, Debug)]
+struct Window {
+    base: usize,
+    alnum: u64,
+    stop: u64,
+}
+
+impl Window {
+    /// No window: the first lookup computes one.
+    const NONE: Window = Window { base: usize::MAX, alnum: 0, stop: 0 };
+
+    #[inline]
+    fn at(bytes: &[u8], base: usize) -> Window {
+        let rest = &bytes[base..];
+        let (alnum, high) = match rest.get(..64) {
+            Some(b) => masks(b.try_into().expect("64 bytes")),
+            None => {
+                let mut buf = [b' '; 64];
+                buf[..rest.len()].copy_from_slice(rest);
+                masks(&buf)
+            }
+        };
+        Window { base, alnum, stop: alnum | high }
+    }
+}
+
+/// `(ASCII letters and digits, bytes >= 0x80)` of 64 bytes, as bit masks.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn masks(b: &[u8; 64]) -> (u64, u64) {
+    use std::arch::x86_64::*;
+    let (mut alnum, mut high) = (0u64, 0u64);
+    for (i, chunk) in b.chunks_exact(16).enumerate() {
+        // SAFETY: SSE2 is part of the x86_64 baseline, so these intrinsics
+        // are always available; `chunk` is 16 readable bytes and the load is
+        // unaligned.
+        let (a, h) = unsafe {
+            let v = _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>());
+            // Unsigned range checks as signed compares after a shift by
+            // 0x80: letters are `b | 0x20` in 'a'..='z', digits `b` in
+            // '0'..='9'; bytes >= 0x80 fall outside both.
+            let lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
+            let l = _mm_cmplt_epi8(
+                _mm_sub_epi8(lower, _mm_set1_epi8((b'a' ^ 0x80) as i8)),
+                _mm_set1_epi8(-128 + 26),
+            );
+            let d =
+                _mm_cmplt_epi8(_mm_sub_epi8(v, _mm_set1_epi8((b'0' ^ 0x80) as i8)), _mm_set1_epi8(-128 + 10));
+            (_mm_movemask_epi8(_mm_or_si128(l, d)), _mm_movemask_epi8(v))
+        };
+        alnum |= (a as u16 as u64) << (16 * i);
+        high |= (h as u16 as u64) << (16 * i);
+    }
+    (alnum, high)
+}
+
+/// `(ASCII letters and digits, bytes >= 0x80)` of 64 bytes, as bit masks.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+fn masks(b: &[u8; 64]) -> (u64, u64) {
+    let (mut alnum, mut high) = (0u64, 0u64);
+    for (i, &c) in b.iter().enumerate() {
+        alnum |= (ALNUM[c as usize] as u64) << i;
+        high |= ((c >> 7) as u64) << i;
+    }
+    (alnum, high)
+}
+
+const WORD_SEED: u64 = 0x243f_6a88_85a3_08d3;
+const WORD_MUL: u64 = 0x9fb2_1c65_1e98_df25;
 
 impl<'a> Tokenizer<'a> {
     /// A tokeniser from the start of `text`.
@@ -86,7 +164,14 @@ impl<'a> Tokenizer<'a> {
     /// (normally the start of a token).
     pub fn at(text: &'a str, pos: usize) -> Self {
         assert!(text.is_char_boundary(pos), "tokenizer start inside a character");
-        Tokenizer { text, pos, keep: true, norm: String::with_capacity(32), scratch: String::new() }
+        Tokenizer {
+            text,
+            pos,
+            keep: true,
+            norm: String::with_capacity(32),
+            scratch: String::new(),
+            win: Window::NONE,
+        }
     }
 
     /// A tokeniser that only computes hashes: [`Tokenizer::normalized`] is
@@ -107,8 +192,66 @@ impl<'a> Tokenizer<'a> {
     }
 
     /// The next token, or `None` at the end of the text.
+    ///
+    /// The fast path reads word boundaries from bit masks of 64 bytes at a
+    /// time and hashes a plain ASCII word 8 bytes at a time; anything else
+    /// (a character that is not ASCII, an apostrophe or a hyphen that may
+    /// join, a very long word) goes through [`Self::next_token_scalar`],
+    /// which is the definition. Both give the same tokens.
     #[inline]
     pub fn next_token(&mut self) -> Option<Token> {
+        let bytes = self.text.as_bytes();
+        let n = bytes.len();
+        let mut pos = self.pos;
+        // The next ASCII letter or digit, or byte of a non-ASCII character.
+        let s = loop {
+            if pos >= n {
+                self.pos = n;
+                return None;
+            }
+            if pos < self.win.base || pos - self.win.base >= 64 {
+                self.win = Window::at(bytes, pos);
+            }
+            let m = self.win.stop >> (pos - self.win.base);
+            if m != 0 {
+                break pos + m.trailing_zeros() as usize;
+            }
+            pos = self.win.base + 64;
+        };
+        if (self.win.alnum >> (s - self.win.base)) & 1 == 0 {
+            self.pos = s;
+            return self.next_token_scalar();
+        }
+        if s - self.win.base > 64 - FAST_WORD {
+            self.win = Window::at(bytes, s);
+        }
+        let off = s - self.win.base;
+        let run = !self.win.alnum >> off;
+        let len = if run == 0 { 64 - off } else { (run.trailing_zeros() as usize).min(64 - off) };
+        let e = s + len;
+        let joins = match bytes.get(e) {
+            None => false,
+            Some(_) if off + len >= 64 => true, // a long word: the scalar path
+            Some(&b) if b >= 0x80 => true,
+            Some(b'\'') => bytes.get(e + 1).is_some_and(|&c| c >= 0x80 || ALNUM[c as usize]),
+            Some(b'-') => matches!(bytes.get(e + 1), Some(b' ' | b'\t' | b'\r' | b'\n')),
+            Some(_) => false,
+        };
+        if joins {
+            self.pos = s;
+            return self.next_token_scalar();
+        }
+        let word = &bytes[s..e];
+        if self.keep {
+            self.norm.clear();
+            self.norm.extend(word.iter().map(|&b| (b | 0x20) as char));
+        }
+        self.pos = e;
+        Some(Token { start: s, end: e, hash: hash_ascii_word(bytes, s, e) })
+    }
+
+    /// The next token, one byte at a time: the definition of a token.
+    fn next_token_scalar(&mut self) -> Option<Token> {
         let bytes = self.text.as_bytes();
         let n = bytes.len();
         // Skip to the first word character.
@@ -136,25 +279,16 @@ impl<'a> Tokenizer<'a> {
         }
     }
 
-    /// A token made of ASCII only, hashed as it is read; `None` when a
-    /// non-ASCII character is met inside or right after it (the general path
-    /// then reads it again).
-    #[inline]
+    /// A token made of ASCII only; `None` when a non-ASCII character is met
+    /// inside or right after it (the general path then reads it again).
     fn ascii_token(&mut self, start: usize) -> Option<Token> {
         let bytes = self.text.as_bytes();
         let n = bytes.len();
-        let mut h = FNV_OFFSET;
         let mut pos = start;
-        if self.keep {
-            self.norm.clear();
-        }
+        self.norm.clear();
         loop {
             while pos < n && ALNUM[bytes[pos] as usize] {
-                let l = bytes[pos].to_ascii_lowercase();
-                h = (h ^ l as u64).wrapping_mul(FNV_PRIME);
-                if self.keep {
-                    self.norm.push(l as char);
-                }
+                self.norm.push(bytes[pos].to_ascii_lowercase() as char);
                 pos += 1;
             }
             let end = pos;
@@ -175,7 +309,7 @@ impl<'a> Tokenizer<'a> {
                 Some(p) => pos = p,
                 None => {
                     self.pos = end;
-                    return Some(Token { start, end, hash: fmix64(h) });
+                    return Some(Token { start, end, hash: hash_word(self.norm.as_bytes()) });
                 }
             }
         }
@@ -300,11 +434,68 @@ fn is_ignorable(c: char) -> bool {
     matches!(c, '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}')
 }
 
-/// Hash of one normalised word: FNV-1a over its UTF-8 bytes, then a full
-/// avalanche (so the ASCII fast path can hash while it reads).
+/// Hash of one normalised word: its UTF-8 bytes read as little-endian
+/// 64-bit chunks (the last one padded with zeros), each mixed in with one
+/// multiplication, then a full avalanche. A word of up to 8 bytes costs one
+/// chunk, which is what makes the ASCII fast path cheap.
 #[inline]
 pub fn hash_word(norm: &[u8]) -> u64 {
-    fmix64(norm.iter().fold(FNV_OFFSET, |h, &b| (h ^ b as u64).wrapping_mul(FNV_PRIME)))
+    let mut h = WORD_SEED ^ norm.len() as u64;
+    let mut chunks = norm.chunks_exact(8);
+    for c in &mut chunks {
+        h = mix_chunk(h, u64::from_le_bytes(c.try_into().expect("8 bytes")));
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut b = [0u8; 8];
+        b[..rest.len()].copy_from_slice(rest);
+        h = mix_chunk(h, u64::from_le_bytes(b));
+    }
+    fmix64(h)
+}
+
+#[inline]
+fn mix_chunk(h: u64, c: u64) -> u64 {
+    let x = (h ^ c).wrapping_mul(WORD_MUL);
+    x ^ (x >> 29)
+}
+
+/// [`hash_word`] of the lower-cased bytes `start..end` of `bytes`, all ASCII
+/// letters and digits (lower case is `| 0x20` for those).
+#[inline]
+fn hash_ascii_word(bytes: &[u8], start: usize, end: usize) -> u64 {
+    const LOWER: u64 = 0x2020_2020_2020_2020;
+    let len = end - start;
+    match bytes.get(start..start + 8) {
+        Some(b) if len <= 8 => {
+            let keep = if len == 8 { u64::MAX } else { (1u64 << (8 * len)) - 1 };
+            let c = u64::from_le_bytes(b.try_into().expect("8 bytes")) & keep;
+            fmix64(mix_chunk(WORD_SEED ^ len as u64, c | (LOWER & keep)))
+        }
+        _ => {
+            let mut buf = [0u8; 64];
+            let mut h = WORD_SEED ^ len as u64;
+            let mut rest = &bytes[start..end];
+            while !rest.is_empty() {
+                let take = rest.len().min(buf.len());
+                for (d, &b) in buf.iter_mut().zip(&rest[..take]) {
+                    *d = b | 0x20;
+                }
+                let mut chunks = buf[..take].chunks_exact(8);
+                for c in &mut chunks {
+                    h = mix_chunk(h, u64::from_le_bytes(c.try_into().expect("8 bytes")));
+                }
+                let tail = chunks.remainder();
+                if !tail.is_empty() {
+                    let mut b = [0u8; 8];
+                    b[..tail.len()].copy_from_slice(tail);
+                    h = mix_chunk(h, u64::from_le_bytes(b));
+                }
+                rest = &rest[take..];
+            }
+            fmix64(h)
+        }
+    }
 }
 
 /// Murmur3's finaliser.
@@ -392,6 +583,72 @@ mod tests {
         assert_eq!(fast, full.iter().map(|(t, _)| *t).collect::<Vec<_>>());
         for (tok, norm) in &full {
             assert_eq!(tok.hash, hash_word(norm.as_bytes()), "{norm}");
+        }
+    }
+
+    /// Tokens (with normalised forms) by the fast path and by the scalar
+    /// definition alone.
+    type Words = Vec<(Token, String)>;
+
+    fn both_paths(text: &str) -> (Words, Words) {
+        let mut fast = Vec::new();
+        let mut t = Tokenizer::new(text);
+        while let Some(tok) = t.next_token() {
+            fast.push((tok, t.normalized().to_string()));
+        }
+        let mut slow = Vec::new();
+        let mut t = Tokenizer::new(text);
+        while let Some(tok) = t.next_token_scalar() {
+            slow.push((tok, t.normalized().to_string()));
+        }
+        (fast, slow)
+    }
+
+    #[test]
+    fn the_fast_path_gives_the_scalar_tokens() {
+        let long = "x".repeat(70);
+        let mut text = String::new();
+        for i in 0..400 {
+            text.push_str(match i % 13 {
+                0 => "Word ",
+                1 => "don't ",
+                2 => "well-known ",
+                3 => "exam-\nple ",
+                4 => "café ",
+                5 => &long,
+                6 => " 1990-1995, ",
+                7 => "end'",
+                8 => "said-- ",
+                9 => "ÉCOLE\u{AD}s ",
+                10 => "a\tb\r\nc ",
+                11 => "it’s ",
+                _ => "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop0123456789 ",
+            });
+        }
+        for start in (0..70).filter(|&i| text.is_char_boundary(i)) {
+            let slice = &text[start..];
+            let (fast, slow) = both_paths(slice);
+            assert_eq!(fast, slow, "from byte {start}");
+            for (tok, norm) in &fast {
+                assert_eq!(tok.hash, hash_word(norm.as_bytes()), "{norm}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_fast_path_agrees_on_any_text(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "a", "Z", "9", " ", "\n", "\r\n", "-", "'", "’", "é", "e\u{301}", "\u{AD}", "ﬁ", "--", ".", "ß",
+                    "\u{200B}", "日本", "\t", "abcdefghij",
+                ]),
+                0..200,
+            )
+        ) {
+            let text: String = parts.concat();
+            let (fast, slow) = both_paths(&text);
+            proptest::prop_assert_eq!(fast, slow);
         }
     }
 

@@ -58,7 +58,8 @@ pub struct Fingerprint {
     pub token: u32,
     /// Byte offset of that token in the text.
     pub byte: usize,
-    /// Hash of the shingle.
+    /// Hash of the shingle: from [`Winnower`], the shingle hash; from
+    /// [`fingerprint_text`], its [`fingerprint_hash`].
     pub hash: u64,
 }
 
@@ -154,6 +155,17 @@ impl Winnower {
     }
 }
 
+/// The hash a selected shingle is known by: its shingle hash, remixed.
+///
+/// Winnowing selects window minima, so the shingle hashes it selects are
+/// small numbers (their top bits are mostly zero), which would crowd the
+/// first buckets of any table or filter indexed by high bits. A bijection
+/// with full avalanche spreads them out again, without collisions.
+#[inline]
+pub fn fingerprint_hash(shingle: u64) -> u64 {
+    crate::token::fmix64(shingle ^ 0x5851_f42d_4c95_7f2d)
+}
+
 /// Streaming fingerprints of a text, with token checkpoints.
 ///
 /// `on_token` sees every token (its index and byte start) so callers can
@@ -194,12 +206,12 @@ pub fn fingerprint_text(
                 hash: crate::token::fmix64(rolling),
             };
             if let Some(sel) = win.push(fp) {
-                on_fp(sel);
+                on_fp(Fingerprint { hash: fingerprint_hash(sel.hash), ..sel });
             }
         }
     }
     if let Some(sel) = win.finish() {
-        on_fp(sel);
+        on_fp(Fingerprint { hash: fingerprint_hash(sel.hash), ..sel });
     }
     n as u32
 }
@@ -269,7 +281,23 @@ mod tests {
         assert_eq!(fps.len(), words.len() - 2);
         for f in fps {
             let i = f.token as usize;
-            assert_eq!(f.hash, shingle_hash(words[i..i + 3].iter().copied()));
+            assert_eq!(f.hash, fingerprint_hash(shingle_hash(words[i..i + 3].iter().copied())));
+        }
+    }
+
+    #[test]
+    fn fingerprint_hashes_are_spread_over_the_whole_range() {
+        // Window minima are small; the hashes fingerprints are known by
+        // must not be (tables and filters index them by their high bits).
+        let text: String = (0..40000).map(|i| format!("w{} ", (i * 7919) % 10007)).collect();
+        let fps = fingerprints(&text, &FingerprintSettings::default());
+        let mut quarters = [0usize; 4];
+        for f in &fps {
+            quarters[(f.hash >> 62) as usize] += 1;
+        }
+        for q in quarters {
+            let share = q as f64 / fps.len() as f64;
+            assert!((0.22..0.28).contains(&share), "{quarters:?}");
         }
     }
 

@@ -89,7 +89,7 @@ impl<R: BufRead> LineReader<R> {
 
 #[inline]
 fn memchr(s: &[u8]) -> Option<usize> {
-    s.iter().position(|&b| b == b'\n')
+    memchr::memchr(b'\n', s)
 }
 
 /// JSON Lines records of one stream.
