@@ -122,6 +122,7 @@ pub struct Matcher<'i> {
     opts: MatchOptions,
     min_words: u32,
     align: AlignParams,
+    narrow: u32,
 }
 
 impl<'i> Matcher<'i> {
@@ -129,7 +130,15 @@ impl<'i> Matcher<'i> {
     pub fn new(index: &'i Index, opts: MatchOptions) -> Self {
         let s = index.settings();
         let min_words = if opts.min_words == 0 { s.guarantee() } else { opts.min_words };
-        Matcher { index, opts, min_words, align: AlignParams::new(s.k) }
+        Matcher { index, opts, min_words, align: AlignParams::new(s.k), narrow: NARROW }
+    }
+
+    /// Verify on the full regions only (no narrow first pass): the
+    /// reference the narrow pass must agree with. For tests.
+    #[doc(hidden)]
+    pub fn full_regions_only(mut self) -> Self {
+        self.narrow = u32::MAX;
+        self
     }
 
     /// The index.
@@ -294,8 +303,8 @@ impl<'i> Matcher<'i> {
     fn verify(&self, text: &str, chain: &Chain, s: &mut Scratch) -> Result<Option<Finding>> {
         let k = self.index.settings().k;
         let full = self.opts.max_gap + self.opts.max_drift + k;
-        if NARROW < full {
-            if let Some(f) = self.verify_within(text, chain, s, NARROW)? {
+        if self.narrow < full {
+            if let Some(f) = self.verify_within(text, chain, s, self.narrow)? {
                 return Ok(f);
             }
         }
@@ -335,7 +344,7 @@ impl<'i> Matcher<'i> {
             let (d, w) = ((h.dtok - doc_base) as usize, (h.wtok - work_base) as usize);
             let same = d + k <= s.doc.len()
                 && w + k <= s.work.len()
-                && (0..k).all(|i| s.doc.word(d + i) == s.work.word(w + i));
+                && (0..k).all(|i| s.doc.same_word(d + i, &s.work, w + i));
             if same {
                 unique |= !h.shared;
                 anchors.push((d, w));

@@ -102,3 +102,55 @@ proptest! {
         prop_assert_eq!(n, 0);
     }
 }
+
+/// `words` with edits at about `rate` per word: a substituted, inserted or
+/// deleted word, as OCR damage and re-editing leave.
+fn edited(ws: &[String], seed: u64, rate: u64) -> Vec<String> {
+    let mut x = seed | 1;
+    let mut out = Vec::new();
+    for w in ws {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        match (x % 1000 < rate * 10, x >> 60) {
+            (true, 0..=5) => out.push(format!("zz{}", x % 97)),
+            (true, 6..=10) => {
+                out.push(w.clone());
+                out.push("inserted".into());
+            }
+            (true, _) => {}
+            (false, _) => out.push(w.clone()),
+        }
+    }
+    out
+}
+
+#[test]
+fn the_narrow_first_verification_finds_what_the_full_regions_find() {
+    let s = FingerprintSettings::default();
+    let dir = tempfile::tempdir().unwrap();
+    let work_words = words(11, 6000);
+    let index = index_of(dir.path(), &render(&work_words, 0), s);
+    let narrow = Matcher::new(&index, MatchOptions::default());
+    let full = Matcher::new(&index, MatchOptions::default()).full_regions_only();
+    let (mut total, mut scratch) = (0, Scratch::default());
+    for seed in 1..60u64 {
+        // A document of unrelated words with passages of the work pasted
+        // in: short and long, clean and edited (edits near the ends of a
+        // passage are what the narrow regions must not cut short).
+        let mut doc = words(seed * 7919, 400);
+        for p in 0..6u64 {
+            let len = [9usize, 12, 14, 20, 45, 90, 150][((seed + p) % 7) as usize];
+            let at = ((seed * 131 + p * 977) % (work_words.len() as u64 - len as u64)) as usize;
+            let passage = edited(&work_words[at..at + len], seed * 31 + p, (seed % 4) * 3);
+            let pos = ((seed + p * 53) % doc.len() as u64) as usize;
+            doc.splice(pos..pos, passage);
+        }
+        let text = render(&doc, seed);
+        let a = narrow.find(&text, &mut scratch).unwrap();
+        let b = full.find(&text, &mut Scratch::default()).unwrap();
+        assert_eq!(a, b, "document {seed}");
+        total += a.len();
+    }
+    assert!(total > 100, "only {total} findings: the test plants too little");
+}

@@ -10,14 +10,17 @@
 
 use crate::token::{Token, Tokenizer};
 
-/// A run of tokens of one text with their normalised forms.
+/// A run of tokens of one text, with the hashes of their normalised forms.
+///
+/// Words compare by that 64-bit hash. For words of up to 8 bytes (most
+/// words) the hash is a bijection of the normalised form
+/// ([`crate::hash_word`]), so equal hashes are equal words; for longer words
+/// two different words agree with a chance of about 2⁻⁶⁴.
 #[derive(Default, Clone, Debug)]
 pub struct Region {
     /// Index (in the whole text) of the first token held.
     pub first: u32,
     tokens: Vec<Token>,
-    norm: String,
-    ends: Vec<u32>,
 }
 
 impl Region {
@@ -33,17 +36,13 @@ impl Region {
         until_token: u32,
     ) {
         self.tokens.clear();
-        self.norm.clear();
-        self.ends.clear();
         self.first = from_token;
-        let mut t = Tokenizer::at(text, start_byte);
+        let mut t = Tokenizer::hashing_at(text, start_byte);
         let mut i = start_token;
         while i < until_token {
             let Some(tok) = t.next_token() else { break };
             if i >= from_token {
                 self.tokens.push(tok);
-                self.norm.push_str(t.normalized());
-                self.ends.push(self.norm.len() as u32);
             }
             i += 1;
         }
@@ -64,10 +63,11 @@ impl Region {
         self.tokens[i]
     }
 
-    /// Normalised form of token `i` (relative).
-    pub fn word(&self, i: usize) -> &str {
-        let s = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        &self.norm[s..self.ends[i] as usize]
+    /// Whether token `i` of this region and token `j` of `other` are the
+    /// same normalised word.
+    #[inline]
+    pub fn same_word(&self, i: usize, other: &Region, j: usize) -> bool {
+        self.tokens[i].hash == other.tokens[j].hash
     }
 }
 
@@ -117,7 +117,7 @@ pub struct Alignment {
 /// survives verification.
 pub fn align(doc: &Region, work: &Region, anchors: &[(usize, usize)], p: &AlignParams) -> Option<Alignment> {
     let k = p.k as usize;
-    let eq = |d: usize, w: usize| doc.word(d) == work.word(w);
+    let eq = |d: usize, w: usize| doc.same_word(d, work, w);
     let verified = |&&(d, w): &&(usize, usize)| {
         d + k <= doc.len() && w + k <= work.len() && (0..k).all(|i| eq(d + i, w + i))
     };

@@ -178,7 +178,12 @@ impl<'a> Tokenizer<'a> {
     /// then meaningful for non-ASCII tokens only. The fast path of
     /// fingerprinting.
     pub fn hashing(text: &'a str) -> Self {
-        Tokenizer { keep: false, ..Self::at(text, 0) }
+        Self::hashing_at(text, 0)
+    }
+
+    /// [`Tokenizer::hashing`] from byte `pos` (see [`Tokenizer::at`]).
+    pub fn hashing_at(text: &'a str, pos: usize) -> Self {
+        Tokenizer { keep: false, ..Self::at(text, pos) }
     }
 
     /// Byte position where the next search for a token begins.
@@ -632,6 +637,29 @@ mod tests {
             for (tok, norm) in &fast {
                 assert_eq!(tok.hash, hash_word(norm.as_bytes()), "{norm}");
             }
+        }
+    }
+
+    #[test]
+    fn short_words_never_share_a_hash() {
+        // Up to 8 bytes the word hash is a bijection (one chunk, length in
+        // the seed): verification relies on it. Check every word of up to
+        // three letters or digits, and 8-byte neighbours.
+        let alphabet: Vec<u8> = (b'a'..=b'z').chain(b'0'..=b'9').collect();
+        let mut seen = std::collections::HashSet::new();
+        let mut words: Vec<Vec<u8>> = vec![Vec::new()];
+        for _ in 0..3 {
+            words = words
+                .iter()
+                .flat_map(|w| alphabet.iter().map(move |&c| [w.as_slice(), &[c]].concat()))
+                .collect();
+            for w in &words {
+                assert!(seen.insert(hash_word(w)), "{}", String::from_utf8_lossy(w));
+            }
+        }
+        for w in &words {
+            let long = [b"zzzzz".as_slice(), w].concat();
+            assert!(seen.insert(hash_word(&long)), "{}", String::from_utf8_lossy(&long));
         }
     }
 
