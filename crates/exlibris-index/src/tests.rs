@@ -118,3 +118,26 @@ fn an_index_of_other_normalisation_rules_is_refused() {
     let err = Index::open(&out).err().unwrap().to_string();
     assert!(err.contains("normalisation rules version") && err.contains("rebuild the index"), "{err}");
 }
+
+#[test]
+fn regions_read_through_the_block_cache_are_the_works_text() {
+    // A work of more blocks than the cache holds, read at scattered places
+    // and again: evicted and cached blocks both give the stored text.
+    let dir = tempfile::tempdir().unwrap();
+    let a = sample_text(9, 120_000);
+    let m = catalog(dir.path(), &[("a", &a)]);
+    let out = dir.path().join("idx");
+    build_index(&Catalog::read(&m).unwrap(), &out, &BuildOptions::default(), &|_| {}).unwrap();
+    let idx = Index::open(&out).unwrap();
+    let mut r = TextRegion::default();
+    let mut x: u64 = 3;
+    for _ in 0..400 {
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let from = (x >> 33) as u32 % 119_000;
+        idx.texts().region(0, from, from + 300, &mut r).unwrap();
+        let at = r.first_byte as usize;
+        assert_eq!(&a[at..at + r.text.len()], r.text, "tokens {from}..");
+        let ex = idx.texts().excerpt(0, r.first_byte, 3000, &mut r).unwrap();
+        assert_eq!(ex, &a[at..(at + 3000).min(a.len())]);
+    }
+}

@@ -169,8 +169,9 @@ impl TextStoreWriter {
 }
 
 /// A region of a work's text, starting at a token start. Reused across
-/// reads: it keeps a decompression context, and the blocks it holds are not
-/// decompressed again when the next read needs no others.
+/// reads: it keeps a decompression context and the last 32 blocks it
+/// decompressed (256 KiB), and a read of the blocks it holds already copies
+/// nothing.
 #[derive(Debug, Default, Clone)]
 pub struct TextRegion {
     /// The text.
@@ -185,13 +186,24 @@ pub struct TextRegion {
     dctx: Dctx,
 }
 
-/// A zstd decompression context, created on first use.
+/// Decompressed blocks kept per reader ([`TextRegion`]): a finding's
+/// verification, its redo on wider regions, its excerpt and the next chain
+/// in the same passage usually read the same blocks again.
+const CACHED_BLOCKS: usize = 32;
+
+/// A zstd decompression context, created on first use, and the blocks it
+/// decompressed last (least recently used goes first).
 #[derive(Default)]
-struct Dctx(Option<zstd::bulk::Decompressor<'static>>);
+struct Dctx {
+    dec: Option<zstd::bulk::Decompressor<'static>>,
+    /// (block, last use, bytes).
+    blocks: Vec<(usize, u64, Vec<u8>)>,
+    clock: u64,
+}
 
 impl Clone for Dctx {
     fn clone(&self) -> Self {
-        Dctx(None)
+        Dctx::default()
     }
 }
 
@@ -263,7 +275,35 @@ impl<'a> TextStore<'a> {
         lo..hi
     }
 
-    fn decompress(&self, i: usize, into: &mut Vec<u8>, dctx: &mut Dctx) -> Result<()> {
+    /// Block `i`, decompressed (or from the cache of `dctx`).
+    fn block<'d>(&self, i: usize, dctx: &'d mut Dctx) -> Result<&'d [u8]> {
+        dctx.clock += 1;
+        let now = dctx.clock;
+        if let Some(at) = dctx.blocks.iter().position(|b| b.0 == i) {
+            dctx.blocks[at].1 = now;
+            return Ok(&dctx.blocks[at].2);
+        }
+        let at = if dctx.blocks.len() < CACHED_BLOCKS {
+            dctx.blocks.push((i, now, Vec::new()));
+            dctx.blocks.len() - 1
+        } else {
+            let (at, _) = dctx.blocks.iter().enumerate().min_by_key(|(_, b)| b.1).expect("a full cache");
+            at
+        };
+        let mut bytes = std::mem::take(&mut dctx.blocks[at].2);
+        bytes.clear();
+        let done = self.decompress(i, &mut bytes, &mut dctx.dec);
+        dctx.blocks[at] = (if done.is_ok() { i } else { usize::MAX }, now, bytes);
+        done?;
+        Ok(&dctx.blocks[at].2)
+    }
+
+    fn decompress(
+        &self,
+        i: usize,
+        into: &mut Vec<u8>,
+        dec: &mut Option<zstd::bulk::Decompressor<'static>>,
+    ) -> Result<()> {
         let rec = self.dir[i];
         let (off, clen, raw) = (rec[2] as usize, (rec[3] >> 32) as usize, (rec[3] & 0xFFFF_FFFF) as usize);
         let start = into.len();
@@ -272,8 +312,8 @@ impl<'a> TextStore<'a> {
             path: self.path.to_path_buf(),
             reason: format!("text block {i}: {e}"),
         };
-        if dctx.0.is_none() {
-            dctx.0 = Some(
+        if dec.is_none() {
+            *dec = Some(
                 match self.dict {
                     [] => zstd::bulk::Decompressor::new(),
                     d => zstd::bulk::Decompressor::with_dictionary(d),
@@ -281,7 +321,7 @@ impl<'a> TextStore<'a> {
                 .map_err(corrupt)?,
             );
         }
-        let d = dctx.0.as_mut().expect("just created");
+        let d = dec.as_mut().expect("just created");
         let n = d.decompress_to_buffer(&self.data[off..off + clen], &mut into[start..]).map_err(corrupt)?;
         if n != raw {
             return Err(IndexError::Corrupt {
@@ -324,7 +364,7 @@ impl<'a> TextStore<'a> {
         let mut bytes = std::mem::take(&mut out.text).into_bytes();
         bytes.clear();
         for i in first..last {
-            self.decompress(i, &mut bytes, &mut out.dctx)?;
+            bytes.extend_from_slice(self.block(i, &mut out.dctx)?);
         }
         out.first_byte = self.dir.get(first).map_or(0, |r| r[1]);
         out.first_token = self.dir.get(first).map_or(0, |r| r[0] as u32);
@@ -359,7 +399,7 @@ impl<'a> TextStore<'a> {
         bytes.clear();
         let mut i = first;
         while i < range.end && (bytes.len() as u64) < from - base + max as u64 {
-            self.decompress(i, &mut bytes, &mut scratch.dctx)?;
+            bytes.extend_from_slice(self.block(i, &mut scratch.dctx)?);
             i += 1;
         }
         let text = std::str::from_utf8(&bytes).map_err(|_| IndexError::Corrupt {
