@@ -232,25 +232,28 @@ fn dev_benchmark_small_instance_meets_the_thresholds() {
     }
     let idx = t.join("idx");
     support::index_books(&shared, &idx);
-    for threads in ["1", "2"] {
+    // One thread; two; two with batches of a few records each.
+    for (name, threads, batch) in [("r1", "1", "4M"), ("r2", "2", "4M"), ("rb", "2", "64K")] {
         let out = run(exlibris()
-            .args(["scan", "--threads", threads, "--index"])
+            .args(["scan", "--threads", threads, "--batch-bytes", batch, "--index"])
             .arg(&idx)
             .arg("--out")
-            .arg(t.join(format!("r{threads}")))
+            .arg(t.join(name))
             .arg(t.join("c/corpus.jsonl")));
         assert!(out.status.success());
     }
     let f1 = std::fs::read(t.join("r1/findings.jsonl")).unwrap();
-    assert_eq!(
-        f1,
-        std::fs::read(t.join("r2/findings.jsonl")).unwrap(),
-        "findings differ between 1 and 2 threads"
-    );
-    assert_eq!(
-        std::fs::read(t.join("r1/works.json")).unwrap(),
-        std::fs::read(t.join("r2/works.json")).unwrap()
-    );
+    for other in ["r2", "rb"] {
+        assert_eq!(
+            f1,
+            std::fs::read(t.join(other).join("findings.jsonl")).unwrap(),
+            "findings differ between r1 and {other}"
+        );
+        assert_eq!(
+            std::fs::read(t.join("r1/works.json")).unwrap(),
+            std::fs::read(t.join(other).join("works.json")).unwrap()
+        );
+    }
     let score = Command::new("python3")
         .arg(shared.join("bench/score_audit.py"))
         .arg("--truth")

@@ -70,6 +70,11 @@ pub struct Args {
     /// Records longer than this are refused.
     #[arg(long, default_value = "256M", value_parser = super::parse_size)]
     max_record_bytes: usize,
+    /// Bytes of records handed to the threads at a time. About three
+    /// batches are in memory at once (raw and decoded): smaller batches use
+    /// less memory, larger ones balance uneven documents better.
+    #[arg(long, default_value = "4M", value_parser = super::parse_size)]
+    batch_bytes: usize,
     #[command(flatten)]
     remote: super::remote::RemoteArgs,
 }
@@ -149,7 +154,7 @@ fn options(a: &Args) -> ScanOptions {
             ..Default::default()
         },
         strict: a.strict,
-        batch_bytes: 0,
+        batch_bytes: a.batch_bytes.max(1),
         read_only: a.read_only,
     }
 }
