@@ -279,15 +279,5 @@ pub(crate) fn prefetch<T>(r: &T) {
     let _ = r;
 }
 
-/// Murmur3's finaliser (test keys).
-#[cfg(test)]
-pub(crate) fn fmix(mut h: u64) -> u64 {
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^ (h >> 33)
-}
-
 #[cfg(test)]
 mod tests;

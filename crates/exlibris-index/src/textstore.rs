@@ -402,16 +402,15 @@ impl<'a> TextStore<'a> {
             bytes.extend_from_slice(self.block(i, &mut scratch.dctx)?);
             i += 1;
         }
-        let text = std::str::from_utf8(&bytes).map_err(|_| IndexError::Corrupt {
+        let text = String::from_utf8(bytes).map_err(|_| IndexError::Corrupt {
             path: self.path.to_path_buf(),
             reason: format!("text of work {work} is not UTF-8"),
         })?;
         let at = ((from - base) as usize).min(text.len());
-        let out = match text.get(at..) {
-            Some(rest) => exlibris_text::truncate_at_char(rest, max).to_string(),
-            None => String::new(),
-        };
-        scratch.text = String::from_utf8(bytes).expect("checked above");
+        let out = text
+            .get(at..)
+            .map_or_else(String::new, |rest| exlibris_text::truncate_at_char(rest, max).to_string());
+        scratch.text = text;
         Ok(out)
     }
 

@@ -478,27 +478,17 @@ fn hash_ascii_word(bytes: &[u8], start: usize, end: usize) -> u64 {
             fmix64(mix_chunk(WORD_SEED ^ len as u64, c | (LOWER & keep)))
         }
         _ => {
+            // Longer words, and words at the very end of the text.
+            let lower = |b: &u8| b | 0x20;
+            let word = &bytes[start..end];
             let mut buf = [0u8; 64];
-            let mut h = WORD_SEED ^ len as u64;
-            let mut rest = &bytes[start..end];
-            while !rest.is_empty() {
-                let take = rest.len().min(buf.len());
-                for (d, &b) in buf.iter_mut().zip(&rest[..take]) {
-                    *d = b | 0x20;
+            match buf.get_mut(..len) {
+                Some(dst) => {
+                    dst.iter_mut().zip(word).for_each(|(d, b)| *d = lower(b));
+                    hash_word(dst)
                 }
-                let mut chunks = buf[..take].chunks_exact(8);
-                for c in &mut chunks {
-                    h = mix_chunk(h, u64::from_le_bytes(c.try_into().expect("8 bytes")));
-                }
-                let tail = chunks.remainder();
-                if !tail.is_empty() {
-                    let mut b = [0u8; 8];
-                    b[..tail.len()].copy_from_slice(tail);
-                    h = mix_chunk(h, u64::from_le_bytes(b));
-                }
-                rest = &rest[take..];
+                None => hash_word(&word.iter().map(lower).collect::<Vec<u8>>()),
             }
-            fmix64(h)
         }
     }
 }
