@@ -8,7 +8,11 @@
 //! that are there (and for about 3 % of the others). A lookup reads one
 //! 32-byte block, so a batch of lookups can prefetch its blocks and overlap
 //! their cache misses ([`FingerprintFilter::prefetch`]). The filter is
-//! what a scan keeps resident: it is read into memory at open.
+//! what a scan keeps resident: it is read into memory at open, into
+//! anonymous memory that asks for transparent huge pages. Measured with
+//! `lookbench` on a filter of 25 MB: a probe prefetched 16 ahead took
+//! 16–19 ns with huge pages and 27 ns without; prefetching a whole batch
+//! of 512 first took 28–32 ns (the blocks no longer fit in L1).
 //!
 //! ```text
 //! blocks: u64 (0: no filter, every lookup goes to the table) | [u32 × 8] × blocks (little-endian)
@@ -76,7 +80,38 @@ pub fn write_filter(path: &Path, keys: &[u64]) -> Result<(u64, u64)> {
 /// The filter, read into memory. Without blocks (an empty catalog) every
 /// key may be present.
 pub struct FingerprintFilter {
-    blocks: Vec<Block>,
+    blocks: Blocks,
+}
+
+/// The filter's blocks, in anonymous memory asking for transparent huge
+/// pages: lookups go to random blocks, and with 4 KiB pages nearly every
+/// one would also miss the TLB (a filter of 10⁸ words is 25 MB).
+struct Blocks {
+    map: Option<memmap2::MmapMut>,
+}
+
+impl Blocks {
+    fn read(rest: &[u8]) -> std::io::Result<Blocks> {
+        if rest.is_empty() {
+            return Ok(Blocks { map: None });
+        }
+        let mut map = memmap2::MmapOptions::new().len(rest.len()).map_anon()?;
+        #[cfg(target_os = "linux")]
+        {
+            // Only advice: without huge pages the filter works the same.
+            let _ = map.advise(memmap2::Advice::HugePage);
+        }
+        map.copy_from_slice(rest);
+        Ok(Blocks { map: Some(map) })
+    }
+
+    fn as_slice(&self) -> &[Block] {
+        match &self.map {
+            None => &[],
+            // The map is page-aligned and a whole number of 32-byte blocks.
+            Some(m) => bytemuck::cast_slice(&m[..]),
+        }
+    }
 }
 
 impl FingerprintFilter {
@@ -90,35 +125,48 @@ impl FingerprintFilter {
         if n.checked_mul(32) != Some(rest.len() as u64) || n > u32::MAX as u64 {
             return Err(corrupt(format!("filter of {n} blocks in {} bytes", rest.len())));
         }
-        let blocks = rest
-            .chunks_exact(32)
-            .map(|b| std::array::from_fn(|i| u32::from_le_bytes(b[4 * i..4 * i + 4].try_into().unwrap())))
-            .collect();
+        let mut blocks =
+            Blocks::read(rest).map_err(|e| corrupt(format!("cannot allocate the filter: {e}")))?;
+        if cfg!(target_endian = "big") {
+            if let Some(m) = &mut blocks.map {
+                for w in bytemuck::cast_slice_mut::<u8, u32>(&mut m[..]) {
+                    *w = u32::from_le(*w);
+                }
+            }
+        }
         Ok(FingerprintFilter { blocks })
     }
 
     /// False when `hash` is certainly not in the table.
     #[inline]
     pub fn may_contain(&self, hash: u64) -> bool {
-        if self.blocks.is_empty() {
+        let blocks = self.blocks.as_slice();
+        if blocks.is_empty() {
             return true;
         }
-        let b = &self.blocks[block_index(hash, self.blocks.len())];
-        b.iter().zip(mask(hash)).all(|(w, m)| w & m != 0)
+        let b = &blocks[block_index(hash, blocks.len())];
+        // Without branches: most lookups fail at an unpredictable word.
+        let m = mask(hash);
+        let mut missing = 0u32;
+        for i in 0..8 {
+            missing |= ((b[i] & m[i]) == 0) as u32;
+        }
+        missing == 0
     }
 
     /// Start loading the block of `hash` into the cache, ahead of
     /// [`Self::may_contain`].
     #[inline]
     pub fn prefetch(&self, hash: u64) {
-        if let Some(b) = self.blocks.get(block_index(hash, self.blocks.len())) {
+        let blocks = self.blocks.as_slice();
+        if let Some(b) = blocks.get(block_index(hash, blocks.len())) {
             crate::prefetch(b);
         }
     }
 
     /// Bytes of the filter in memory.
     pub fn bytes(&self) -> usize {
-        self.blocks.len() * 32
+        self.blocks.as_slice().len() * 32
     }
 }
 

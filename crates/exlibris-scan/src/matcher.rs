@@ -102,6 +102,8 @@ const CHECKPOINT: u32 = 64;
 const NARROW: u32 = 16;
 /// Fingerprints looked up together.
 const BATCH: usize = 512;
+/// How many fingerprints ahead a filter block is prefetched.
+const FILTER_AHEAD: usize = 16;
 /// Bytes of each side kept as an excerpt.
 pub const EXCERPT_BYTES: usize = 2048;
 
@@ -161,7 +163,8 @@ impl<'i> Matcher<'i> {
 
     /// Fingerprint the document, and look the fingerprints up in batches,
     /// in stages that each prefetch what the next reads, so that the cache
-    /// misses of a batch overlap: the filter blocks of all; then, for the
+    /// misses of a batch overlap: the filter blocks (a sliding distance
+    /// ahead, see [`FILTER_AHEAD`]); then, for the
     /// few that pass, their table directory slots; then their entries.
     fn collect_hits(&self, text: &str, s: &mut Scratch) {
         let table = self.index.fingerprints();
@@ -171,11 +174,17 @@ impl<'i> Matcher<'i> {
         s.fps.clear();
         let (hits, cps, fps) = (&mut s.hits, &mut s.checkpoints, &mut s.fps);
         let flush = |fps: &mut Vec<(u64, u32)>, hits: &mut Vec<Hit>| {
-            for &(h, _) in fps.iter() {
+            // The filter's blocks are prefetched a fixed distance ahead:
+            // far enough to overlap the misses, near enough that they are
+            // still in L1 when probed (all of a batch's would fill it).
+            for &(h, _) in fps.iter().take(FILTER_AHEAD) {
                 filter.prefetch(h);
             }
             let mut pass = 0;
             for i in 0..fps.len() {
+                if let Some(&(next, _)) = fps.get(i + FILTER_AHEAD) {
+                    filter.prefetch(next);
+                }
                 let (h, _) = fps[i];
                 if filter.may_contain(h) {
                     table.prefetch_bucket(h);
