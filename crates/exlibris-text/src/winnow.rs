@@ -67,10 +67,16 @@ const BASE: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// Combine the hashes of `k` words into a shingle hash (order-sensitive):
 /// the polynomial `Σ hᵢ·B^(k−1−i)` (mod 2⁶⁴), which [`fingerprint_text`]
-/// rolls in two multiplications a word, then a full avalanche.
+/// rolls in two multiplications a word.
+///
+/// Winnowing compares these values, so what matters is that their high
+/// bits look random, and they do: each product carries every bit of its
+/// word hash upwards. (Up to version 3 each shingle also got Murmur's
+/// finaliser, two more multiplications a word; the selected ones still get
+/// [`fingerprint_hash`].)
 #[inline]
 pub fn shingle_hash(words: impl Iterator<Item = u64>) -> u64 {
-    crate::token::fmix64(words.fold(0u64, |h, w| h.wrapping_mul(BASE).wrapping_add(w)))
+    words.fold(0u64, |h, w| h.wrapping_mul(BASE).wrapping_add(w))
 }
 
 /// Streaming winnower: push shingles in order, get fingerprints out.
@@ -171,47 +177,77 @@ pub fn fingerprint_hash(shingle: u64) -> u64 {
 /// `on_token` sees every token (its index and byte start) so callers can
 /// record sparse checkpoints or block boundaries; `on_fp` sees every
 /// fingerprint. Returns the number of tokens.
+///
+/// The same selection as pushing every shingle through a [`Winnower`]
+/// (a test checks it), with the rings in fixed arrays indexed by masks:
+/// this loop is half of what fingerprinting costs beyond the normaliser.
 pub fn fingerprint_text(
     text: &str,
     settings: &FingerprintSettings,
     mut on_token: impl FnMut(u32, usize),
     mut on_fp: impl FnMut(Fingerprint),
 ) -> u32 {
-    let k = settings.k as usize;
+    // Rings of the last WORDS tokens and the last SHINGLES shingles; `k` and
+    // `w` are at most that (`FingerprintSettings::validate`).
+    const WORDS: usize = 64;
+    const SHINGLES: usize = 256;
+    let k = (settings.k as usize).clamp(1, WORDS);
+    let w = (settings.w as usize).clamp(1, SHINGLES);
     // B^(k−1), to take the oldest word out of the rolling hash.
     let top = (1..k).fold(1u64, |p, _| p.wrapping_mul(BASE));
-    let mut ring = vec![(0u64, 0usize); k];
-    let mut slot = 0;
+    let mut word_hash = [0u64; WORDS];
+    let mut word_start = [0usize; WORDS];
+    let mut sh_hash = [0u64; SHINGLES];
+    let mut sh_byte = [0usize; SHINGLES];
+    let emit = |i: usize, sh_hash: &[u64; SHINGLES], sh_byte: &[usize; SHINGLES]| Fingerprint {
+        token: i as u32,
+        byte: sh_byte[i % SHINGLES],
+        hash: fingerprint_hash(sh_hash[i % SHINGLES]),
+    };
     let mut rolling: u64 = 0;
     let mut tok = Tokenizer::hashing(text);
-    let mut win = Winnower::new(settings.w);
     let mut n: usize = 0;
+    // The current window's rightmost minimum, and the last one selected.
+    let mut min = 0usize;
+    let mut last = usize::MAX;
     while let Some(t) = tok.next_token() {
         on_token(n as u32, t.start);
         if n >= k {
-            rolling = rolling.wrapping_sub(ring[slot].0.wrapping_mul(top));
+            rolling = rolling.wrapping_sub(word_hash[(n - k) % WORDS].wrapping_mul(top));
         }
         rolling = rolling.wrapping_mul(BASE).wrapping_add(t.hash);
-        ring[slot] = (t.hash, t.start);
-        slot += 1;
-        if slot == k {
-            slot = 0;
-        }
+        word_hash[n % WORDS] = t.hash;
+        word_start[n % WORDS] = t.start;
         n += 1;
-        if n >= k {
-            // `slot` now points at the oldest word of the shingle.
-            let fp = Fingerprint {
-                token: (n - k) as u32,
-                byte: ring[slot].1,
-                hash: crate::token::fmix64(rolling),
-            };
-            if let Some(sel) = win.push(fp) {
-                on_fp(Fingerprint { hash: fingerprint_hash(sel.hash), ..sel });
+        if n < k {
+            continue;
+        }
+        // Shingle `i` starts at token `i`.
+        let i = n - k;
+        sh_hash[i % SHINGLES] = rolling;
+        sh_byte[i % SHINGLES] = word_start[i % WORDS];
+        if i == 0 || rolling <= sh_hash[min % SHINGLES] {
+            // Not above any shingle of the window: the rightmost minimum.
+            min = i;
+        } else if min + w <= i {
+            // The minimum left the window: find the window's again.
+            let lo = i + 1 - w;
+            min = lo;
+            for j in lo + 1..=i {
+                if sh_hash[j % SHINGLES] <= sh_hash[min % SHINGLES] {
+                    min = j;
+                }
             }
         }
+        if i + 1 >= w && min != last {
+            last = min;
+            on_fp(emit(min, &sh_hash, &sh_byte));
+        }
     }
-    if let Some(sel) = win.finish() {
-        on_fp(Fingerprint { hash: fingerprint_hash(sel.hash), ..sel });
+    // A text shorter than one window yields its minimum.
+    let shingles = (n + 1).saturating_sub(k);
+    if (1..w).contains(&shingles) {
+        on_fp(emit(min, &sh_hash, &sh_byte));
     }
     n as u32
 }
@@ -268,6 +304,41 @@ mod tests {
                     got.push(f.token as usize);
                 }
                 assert_eq!(got, brute_force(&hashes, w), "w={w} {hashes:?}");
+            }
+        }
+    }
+
+    /// `fingerprint_text` with every shingle pushed through a `Winnower`.
+    fn by_winnower(text: &str, s: &FingerprintSettings) -> Vec<Fingerprint> {
+        let words = crate::normalized_words(text);
+        let k = s.k as usize;
+        let mut win = Winnower::new(s.w);
+        let mut out = Vec::new();
+        for i in 0..(words.len() + 1).saturating_sub(k) {
+            let hash = shingle_hash(words[i..i + k].iter().map(|(t, _)| t.hash));
+            let fp = Fingerprint { token: i as u32, byte: words[i].0.start, hash };
+            out.extend(win.push(fp));
+        }
+        out.extend(win.finish());
+        out.into_iter().map(|f| Fingerprint { hash: fingerprint_hash(f.hash), ..f }).collect()
+    }
+
+    #[test]
+    fn fingerprint_text_selects_what_the_winnower_selects() {
+        // Few distinct words, so that shingles repeat and hashes tie.
+        let mut x: u64 = 3;
+        let text: String = (0..3000)
+            .map(|_| {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                format!("w{} ", x >> 62)
+            })
+            .collect();
+        for (k, w) in [(1, 1), (1, 4), (2, 3), (3, 7), (6, 7), (5, 12), (64, 2), (2, 256)] {
+            let s = FingerprintSettings { k, w, ..Default::default() };
+            for len in [0, 1, 2, 5, 8, 40, 300, 3000] {
+                let words: Vec<&str> = text.split(' ').take(len).collect();
+                let t = words.join(" ");
+                assert_eq!(fingerprints(&t, &s), by_winnower(&t, &s), "k={k} w={w} len={len}");
             }
         }
     }
