@@ -62,6 +62,10 @@ read -r rs _ _ _ < <(measure "$exl" scan --read-only --threads 1 --index "$work/
 text1=$(bytes_scanned "$work/ro")
 floor=$(python3 -c "print($text1/1e6/$rs)")
 row "read floor (decompress+parse+normalise), 1 thread" "$(python3 -c "print(f'{$floor:.0f} MB/s of text ({$raw1/1e6/$rs:.0f} MB/s of JSON Lines)')")"
+# The floor plus shingles and winnowing, no lookups: splits the scan's cost
+# between fingerprinting and lookups with verification.
+read -r fs _ _ _ < <(measure "$exl" scan --read-only=fingerprint --threads 1 --index "$work/idx10" --out "$(fresh "$work/ro")" "$work/corpus1.jsonl.zst")
+row "read floor + fingerprinting (no lookups), 1 thread" "$(python3 -c "print(f'{$text1/1e6/$fs:.0f} MB/s of text')")"
 
 # "peak RSS X MiB (anon A, file F)" and the anonymous memory per catalog word.
 mem() { python3 -c "print(f'peak RSS {$1/1024:.0f} MiB (anonymous {$2/1024:.0f}, mapped index pages {$3/1024:.0f}); anonymous {$2*1024/$4:.2f} B/catalog word')"; }

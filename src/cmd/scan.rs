@@ -63,10 +63,11 @@ pub struct Args {
     /// Fewest matched words in a finding (default: the index's guarantee w + k − 1).
     #[arg(long)]
     min_words: Option<u32>,
-    /// Read, decode and fingerprint only, with no lookups and no findings:
-    /// the read floor of a benchmark.
-    #[arg(long, hide = true)]
-    read_only: bool,
+    /// Read and decode, then only normalise (`--read-only`, the read floor
+    /// of a benchmark) or only fingerprint (`--read-only=fingerprint`):
+    /// no lookups, no findings.
+    #[arg(long, hide = true, num_args = 0..=1, default_missing_value = "normalise", value_parser = ["normalise", "fingerprint"])]
+    read_only: Option<String>,
     /// Records longer than this are refused.
     #[arg(long, default_value = "256M", value_parser = super::parse_size)]
     max_record_bytes: usize,
@@ -155,7 +156,10 @@ fn options(a: &Args) -> ScanOptions {
         },
         strict: a.strict,
         batch_bytes: a.batch_bytes.max(1),
-        read_only: a.read_only,
+        read_only: a.read_only.as_deref().map(|m| match m {
+            "fingerprint" => exlibris_scan::ReadFloor::Fingerprint,
+            _ => exlibris_scan::ReadFloor::Normalise,
+        }),
     }
 }
 

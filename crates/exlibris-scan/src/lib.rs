@@ -46,6 +46,6 @@ pub use parts::{InputIdentity, PartManifest, PartSettings};
 pub use plan::{Plan, TaskInfo};
 pub use reader::{discover, CorpusReader, Fields, Input, ReadOptions};
 pub use results::{PlanMerge, Results, ResultsWriter, RunInfo, StatsFile, WorkInfo, WorkSummary, WorksFile};
-pub use scan::{scan, Progress, ScanOptions};
+pub use scan::{scan, Progress, ReadFloor, ScanOptions};
 pub use sink::{CollectSink, CoverageSink, FindingRecord, FindingsWriter, Sink};
 pub use stats::ScanStats;

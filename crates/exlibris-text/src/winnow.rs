@@ -231,12 +231,15 @@ pub fn fingerprint_text(
             min = i;
         } else if min + w <= i {
             // The minimum left the window: find the window's again.
+            // Selects without branches (a compare is a coin toss).
             let lo = i + 1 - w;
+            let mut best = sh_hash[lo % SHINGLES];
             min = lo;
             for j in lo + 1..=i {
-                if sh_hash[j % SHINGLES] <= sh_hash[min % SHINGLES] {
-                    min = j;
-                }
+                let h = sh_hash[j % SHINGLES];
+                let right = h <= best;
+                best = if right { h } else { best };
+                min = if right { j } else { min };
             }
         }
         if i + 1 >= w && min != last {
