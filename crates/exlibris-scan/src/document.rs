@@ -51,6 +51,31 @@ impl std::fmt::Display for Rejection {
     }
 }
 
+/// Control characters other than line breaks, tabs and form feeds.
+fn is_control(b: u8) -> bool {
+    b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0c)
+}
+
+/// How many bytes of `bytes` are [`is_control`]: counted in 32 byte lanes
+/// of at most 255 per lane, which the compiler turns into vector compares
+/// (a filtered count did not vectorise: 3 % of a scan's time).
+fn count_controls(bytes: &[u8]) -> usize {
+    const LANES: usize = 32;
+    let mut total = 0;
+    for part in bytes.chunks(255 * LANES) {
+        let mut lanes = [0u8; LANES];
+        let mut chunks = part.chunks_exact(LANES);
+        for c in &mut chunks {
+            for (n, &b) in lanes.iter_mut().zip(c) {
+                *n += ((b < 0x20) & (b != b'\n') & (b != b'\r') & (b != b'\t') & (b != 0x0c)) as u8;
+            }
+        }
+        total += lanes.iter().map(|&n| n as usize).sum::<usize>();
+        total += chunks.remainder().iter().filter(|&&b| is_control(b)).count();
+    }
+    total
+}
+
 /// Check a decoded text: refuse empty and binary documents (a NUL byte, or
 /// more than 10 % control characters in the first 64 KiB).
 pub fn check_text(text: &str) -> Result<(), String> {
@@ -59,8 +84,7 @@ pub fn check_text(text: &str) -> Result<(), String> {
         return Err("empty document".into());
     }
     let sample = &bytes[..bytes.len().min(64 * 1024)];
-    // A branch-free count (it vectorises).
-    let controls = sample.iter().filter(|&&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0c)).count();
+    let controls = count_controls(sample);
     let nul = memchr::memchr(0, sample).is_some();
     if nul || controls * 10 > sample.len() {
         return Err(format!(
@@ -69,4 +93,26 @@ pub fn check_text(text: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_counted_in_lanes_as_one_by_one() {
+        let mut x: u32 = 9;
+        let bytes: Vec<u8> = (0..20_000)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                (x >> 16) as u8 % 40
+            })
+            .collect();
+        for len in [0, 1, 31, 32, 33, 255 * 32, 255 * 32 + 7, 20_000] {
+            let b = &bytes[..len];
+            assert_eq!(count_controls(b), b.iter().filter(|&&c| is_control(c)).count(), "{len}");
+        }
+        let all = vec![1u8; 255 * 32 * 2 + 5];
+        assert_eq!(count_controls(&all), all.len());
+    }
 }
