@@ -153,14 +153,6 @@ impl<'i> Matcher<'i> {
         self.min_words
     }
 
-    /// The read floor: normalise and fingerprint `text` with no lookups.
-    /// Returns the number of fingerprints (so the work is not optimised away).
-    pub fn fingerprint_only(&self, text: &str) -> usize {
-        let mut n = 0;
-        fingerprint_text(text, self.index.settings(), |_, _| {}, |_| n += 1);
-        n
-    }
-
     /// Fingerprint the document, and look the fingerprints up in batches,
     /// in stages that each prefetch what the next reads, so that the cache
     /// misses of a batch overlap: the filter blocks (a sliding distance

@@ -168,15 +168,26 @@ impl Tally<'_> {
     }
 }
 
-/// The read floor's work on a document: every word, hashed. Returns a
-/// value of all of them, so that none of it is optimised away.
-fn normalise_only(text: &str) -> usize {
-    let mut t = exlibris_text::Tokenizer::hashing(text);
-    let mut x = 0u64;
-    while let Some(tok) = t.next_token() {
-        x ^= tok.hash;
+impl ReadFloor {
+    /// The floor's work on one document. Returns a value of all of it, so
+    /// that none is optimised away.
+    fn run(self, text: &str, settings: &exlibris_text::FingerprintSettings) -> usize {
+        match self {
+            ReadFloor::Normalise => {
+                let mut t = exlibris_text::Tokenizer::hashing(text);
+                let mut x = 0u64;
+                while let Some(tok) = t.next_token() {
+                    x ^= tok.hash;
+                }
+                x as usize
+            }
+            ReadFloor::Fingerprint => {
+                let mut n = 0;
+                exlibris_text::fingerprint_text(text, settings, |_, _| {}, |_| n += 1);
+                n
+            }
+        }
     }
-    x as usize
 }
 
 fn consume(
@@ -214,16 +225,15 @@ fn consume_batches(
             .into_par_iter()
             .map_init(Scratch::default, |scratch, raw| {
                 let bytes = payload_len(&raw);
-                match decode(raw, fields) {
-                    Ok(doc) if opts.read_only.is_some() => {
-                        std::hint::black_box(match opts.read_only {
-                            Some(ReadFloor::Fingerprint) => matcher.fingerprint_only(&doc.text),
-                            _ => normalise_only(&doc.text),
-                        });
+                match (decode(raw, fields), opts.read_only) {
+                    (Ok(doc), Some(floor)) => {
+                        std::hint::black_box(floor.run(&doc.text, matcher.index().settings()));
                         Ok(Outcome::Scanned(doc, Vec::new(), bytes))
                     }
-                    Ok(doc) => matcher.find(&doc.text, scratch).map(|f| Outcome::Scanned(doc, f, bytes)),
-                    Err(r) => Ok(Outcome::Rejected(r, bytes)),
+                    (Ok(doc), None) => {
+                        matcher.find(&doc.text, scratch).map(|f| Outcome::Scanned(doc, f, bytes))
+                    }
+                    (Err(r), _) => Ok(Outcome::Rejected(r, bytes)),
                 }
             })
             .collect();
