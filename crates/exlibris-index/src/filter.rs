@@ -61,11 +61,27 @@ pub fn write_filter(path: &Path, keys: &[u64]) -> Result<(u64, u64)> {
     }
     let n = (keys.len() as u64 * BITS_PER_KEY).div_ceil(256) as usize;
     let mut blocks = vec![[0u32; 8]; n];
-    for &k in keys {
-        let b = &mut blocks[block_index(k, n)];
-        for (w, m) in b.iter_mut().zip(mask(k)) {
-            *w |= m;
+    let set = |blocks: &mut [Block], first: usize, keys: &[u64]| {
+        for &k in keys {
+            let b = &mut blocks[block_index(k, n) - first];
+            for (w, m) in b.iter_mut().zip(mask(k)) {
+                *w |= m;
+            }
         }
+    };
+    if keys.is_sorted() {
+        // Sorted keys fill the blocks in order: ranges of blocks are
+        // filled in parallel, each from its own range of keys.
+        use rayon::prelude::*;
+        const CHUNK: usize = 1 << 14;
+        blocks.par_chunks_mut(CHUNK).enumerate().for_each(|(i, chunk)| {
+            let first = i * CHUNK;
+            let lo = keys.partition_point(|&k| block_index(k, n) < first);
+            let hi = keys.partition_point(|&k| block_index(k, n) < first + chunk.len());
+            set(chunk, first, &keys[lo..hi]);
+        });
+    } else {
+        set(&mut blocks, 0, keys);
     }
     out.write(&(n as u64).to_le_bytes())?;
     let mut bytes = Vec::with_capacity(1 << 20);
@@ -195,6 +211,19 @@ mod tests {
         write_filter(&p, &[]).unwrap();
         let c = Component::open(&p, KIND, VERSION).unwrap();
         assert!(FingerprintFilter::new(c.body(), &p).unwrap().may_contain(42));
+    }
+
+    #[test]
+    fn sorted_keys_filled_in_parallel_give_the_same_filter() {
+        let dir = tempfile::tempdir().unwrap();
+        // Enough keys for three ranges of blocks filled in parallel.
+        let mut keys: Vec<u64> =
+            (0..1_500_000u64).map(|i| exlibris_text::hash_word(&i.to_le_bytes())).collect();
+        write_filter(&dir.path().join("serial"), &keys).unwrap();
+        keys.sort_unstable();
+        write_filter(&dir.path().join("parallel"), &keys).unwrap();
+        let read = |n: &str| std::fs::read(dir.path().join(n)).unwrap();
+        assert_eq!(read("serial"), read("parallel"));
     }
 
     #[test]

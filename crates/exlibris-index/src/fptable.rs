@@ -90,13 +90,21 @@ pub struct TableStats {
 }
 
 /// Collects postings under a memory budget and writes the table.
+///
+/// Postings are kept in [`PARTS`] partitions by the top bits of their hash,
+/// so that sorting is one small sort a partition, in parallel, and the
+/// partitions in order are the whole sorted sequence.
 pub struct FpTableBuilder {
-    buf: Vec<(u64, u64)>,
+    parts: Vec<Vec<(u64, u64)>>,
+    held: usize,
     cap: usize,
     runs: Vec<PathBuf>,
     spill_dir: PathBuf,
     total: u64,
 }
+
+/// Partitions of the postings in memory (by the top 8 bits of the hash).
+const PARTS: usize = 256;
 
 impl FpTableBuilder {
     /// A builder that keeps at most `memory` bytes of postings in memory,
@@ -104,7 +112,8 @@ impl FpTableBuilder {
     pub fn new(memory: usize, spill_dir: &Path) -> Self {
         let cap = (memory / 16).max(1024);
         FpTableBuilder {
-            buf: Vec::new(),
+            parts: vec![Vec::new(); PARTS],
+            held: 0,
             cap,
             runs: Vec::new(),
             spill_dir: spill_dir.to_path_buf(),
@@ -114,40 +123,76 @@ impl FpTableBuilder {
 
     /// Add one posting.
     pub fn push(&mut self, hash: u64, work: u32, token: u32) -> Result<()> {
-        if token as u64 > TOKEN_MASK {
-            return Err(IndexError::Invalid(format!("work {work} has more than {TOKEN_MASK} words")));
+        self.push_work(work, &[(hash, token)])
+    }
+
+    /// Add the postings `(hash, token)` of work `work`.
+    pub fn push_work(&mut self, work: u32, fps: &[(u64, u32)]) -> Result<()> {
+        if let Some(&(_, token)) = fps.iter().find(|&&(_, t)| t as u64 > TOKEN_MASK) {
+            return Err(IndexError::Invalid(format!(
+                "work {work} has more than {TOKEN_MASK} words (token {token})"
+            )));
         }
-        if self.buf.len() >= self.cap {
-            self.spill()?;
+        let high = (work as u64) << 32;
+        for chunk in fps.chunks(self.cap) {
+            if self.held + chunk.len() > self.cap {
+                self.spill()?;
+            }
+            for &(hash, token) in chunk {
+                self.parts[(hash >> 56) as usize].push((hash, high | token as u64));
+            }
+            self.held += chunk.len();
         }
-        self.buf.push((hash, ((work as u64) << 32) | token as u64));
-        self.total += 1;
+        self.total += fps.len() as u64;
         Ok(())
     }
 
+    fn sort_parts(&mut self) {
+        use rayon::prelude::*;
+        // By hash alone (faster than by the pair), then each run of one
+        // hash by posting: the same order as sorting the pairs.
+        self.parts.par_iter_mut().for_each(|p| {
+            p.sort_unstable_by_key(|e| e.0);
+            for run in p.chunk_by_mut(|a, b| a.0 == b.0) {
+                if run.len() > 1 {
+                    run.sort_unstable();
+                }
+            }
+        });
+    }
+
     fn spill(&mut self) -> Result<()> {
-        self.buf.sort_unstable();
+        if self.held == 0 {
+            return Ok(());
+        }
+        self.sort_parts();
         let path = self.spill_dir.join(format!("run-{:05}.tmp", self.runs.len()));
         let mut out = BufWriter::with_capacity(1 << 20, File::create(&path).at(&path)?);
-        for &(h, p) in &self.buf {
-            out.write_all(&h.to_le_bytes()).at(&path)?;
-            out.write_all(&p.to_le_bytes()).at(&path)?;
+        for part in &mut self.parts {
+            for &(h, p) in part.iter() {
+                out.write_all(&h.to_le_bytes()).at(&path)?;
+                out.write_all(&p.to_le_bytes()).at(&path)?;
+            }
+            part.clear();
         }
         out.flush().at(&path)?;
         self.runs.push(path);
-        self.buf.clear();
+        self.held = 0;
         Ok(())
     }
 
     /// Merge, filter and write the table to `path`; `work_tokens` are the
-    /// works' token counts, in index order. Returns its checksum,
-    /// statistics and the distinct fingerprints kept (for the filter).
-    pub fn finish(
+    /// works' token counts, in index order. `with_keys` is given the
+    /// distinct fingerprints kept, in order (to build the filter from), and
+    /// runs while the table is written. Returns the table's checksum,
+    /// statistics and what `with_keys` returned.
+    pub fn finish<R: Send>(
         mut self,
         path: &Path,
         filter: &TableFilter,
         work_tokens: &[u64],
-    ) -> Result<(u64, TableStats, Vec<u64>)> {
+        with_keys: impl FnOnce(&[u64]) -> R + Send,
+    ) -> Result<(u64, TableStats, R)> {
         let mut starts: Vec<u64> = vec![0];
         for &t in work_tokens {
             starts.push(starts.last().unwrap() + t);
@@ -159,64 +204,72 @@ impl FpTableBuilder {
                 u32::MAX
             )));
         }
-        let mut keys = Vec::new();
-        let mut stats = TableStats { postings_in: self.total, ..Default::default() };
         let bits = bucket_bits(self.total);
         let mut out = ComponentWriter::create(path, KIND, VERSION)?;
-        let mut buckets: Vec<u32> = vec![0; (1usize << bits) + 1];
-        let mut group: Vec<u64> = Vec::new();
-        let mut current: Option<u64> = None;
-        let mut written: u64 = 0;
-        let mut emit = |hash: u64, group: &mut Vec<u64>, out: &mut ComponentWriter| -> Result<()> {
-            let mut works = group.iter().map(|p| p >> 32).collect::<Vec<_>>();
-            works.dedup();
-            if works.len() as u64 > filter.max_work_freq as u64 {
-                stats.dropped_common += 1;
-            } else if group.len() as u64 > filter.max_postings as u64 {
-                stats.dropped_repetitive += 1;
-            } else {
-                let shared = works.len() > 1;
-                keys.push(hash);
-                stats.fingerprints += 1;
-                stats.shared_fingerprints += shared as u64;
-                let b = bucket_of(hash, bits);
-                let key = key_of(hash, bits) | if shared { KEY_SHARED } else { 0 };
-                for &p in group.iter() {
-                    buckets[b + 1] += 1;
-                    let global = starts[(p >> 32) as usize] + (p & TOKEN_MASK);
-                    out.write(&key.to_le_bytes())?;
-                    out.write(&(global as u32).to_le_bytes())?;
-                    written += 1;
-                }
-            }
-            group.clear();
-            Ok(())
+        let emitter = || Emitter {
+            filter: *filter,
+            bits,
+            starts: &starts,
+            keys: Vec::new(),
+            lens: Vec::new(),
+            bytes: Vec::new(),
+            group: Vec::new(),
+            current: None,
+            stats: TableStats::default(),
         };
-        let mut each = |h: u64, p: u64, out: &mut ComponentWriter| -> Result<()> {
-            if current != Some(h) {
-                if let Some(prev) = current {
-                    emit(prev, &mut group, out)?;
-                }
-                current = Some(h);
-            }
-            group.push(p);
-            Ok(())
-        };
+        // Emitters in hash order, each with its encoded entries written.
+        let mut emitted: Vec<Emitter> = Vec::new();
+        let mut spilled_runs = 0;
         if self.runs.is_empty() {
-            self.buf.sort_unstable();
-            for &(h, p) in &self.buf {
-                each(h, p, &mut out)?;
-            }
+            // A fingerprint's postings are all in one partition: the
+            // partitions are emitted in parallel, then written in order.
+            use rayon::prelude::*;
+            self.sort_parts();
+            emitted = std::mem::take(&mut self.parts)
+                .into_par_iter()
+                .map(|part| {
+                    let mut e = emitter();
+                    e.bytes.reserve(part.len() * ENTRY);
+                    for (h, p) in part {
+                        e.each(h, p);
+                    }
+                    e.flush_group();
+                    e
+                })
+                .collect();
         } else {
             self.spill()?;
-            stats.spilled_runs = self.runs.len() as u64;
-            merge_runs(&self.runs, |h, p| each(h, p, &mut out))?;
+            spilled_runs = self.runs.len() as u64;
+            let mut e = emitter();
+            merge_runs(&self.runs, |h, p| {
+                e.each(h, p);
+                if e.bytes.len() >= 1 << 20 {
+                    out.write(&e.bytes)?;
+                    e.bytes.clear();
+                }
+                Ok(())
+            })?;
+            e.flush_group();
+            emitted.push(e);
             for r in &self.runs {
                 let _ = std::fs::remove_file(r);
             }
         }
-        if let Some(prev) = current {
-            emit(prev, &mut group, &mut out)?;
+        let mut stats = TableStats { postings_in: self.total, spilled_runs, ..Default::default() };
+        let mut buckets: Vec<u32> = vec![0; (1usize << bits) + 1];
+        let mut keys = Vec::with_capacity(emitted.iter().map(|e| e.keys.len()).sum());
+        let mut written: u64 = 0;
+        for e in &mut emitted {
+            for (&k, &n) in e.keys.iter().zip(&e.lens) {
+                buckets[bucket_of(k, bits) + 1] += n;
+                written += n as u64;
+            }
+            keys.extend_from_slice(&e.keys);
+            e.keys = Vec::new();
+            stats.fingerprints += e.stats.fingerprints;
+            stats.shared_fingerprints += e.stats.shared_fingerprints;
+            stats.dropped_common += e.stats.dropped_common;
+            stats.dropped_repetitive += e.stats.dropped_repetitive;
         }
         stats.postings = written;
         if written > u32::MAX as u64 {
@@ -228,22 +281,79 @@ impl FpTableBuilder {
         for i in 1..buckets.len() {
             buckets[i] += buckets[i - 1];
         }
-        if written % 2 == 1 {
-            out.write(&[0u8; 2])?; // align the u32 arrays
+        let write = || -> Result<u64> {
+            for e in &emitted {
+                out.write(&e.bytes)?;
+            }
+            drop(emitted);
+            if written % 2 == 1 {
+                out.write(&[0u8; 2])?; // align the u32 arrays
+            }
+            let mut words: Vec<u8> = Vec::with_capacity((buckets.len() + starts.len()) * 4);
+            words.extend(buckets.iter().flat_map(|b| b.to_le_bytes()));
+            words.extend(starts.iter().flat_map(|&s| (s as u32).to_le_bytes()));
+            out.write(&words)?;
+            // Pad so that the trailer is 8-byte aligned.
+            let pad = (8 - out.body_len() % 8) % 8;
+            out.write(&vec![0u8; pad as usize])?;
+            out.write(&written.to_le_bytes())?;
+            out.write(&(bits as u64).to_le_bytes())?;
+            out.write(&(work_tokens.len() as u64).to_le_bytes())?;
+            out.finish()
+        };
+        let (sum, with) = rayon::join(write, || with_keys(&keys));
+        Ok((sum?, stats, with))
+    }
+}
+
+/// Groups the sorted postings by fingerprint, applies the filter and
+/// encodes the entries that are kept (in `bytes`, which its owner drains).
+struct Emitter<'a> {
+    filter: TableFilter,
+    bits: u32,
+    starts: &'a [u64],
+    /// Fingerprints kept, and their numbers of postings.
+    keys: Vec<u64>,
+    lens: Vec<u32>,
+    bytes: Vec<u8>,
+    group: Vec<u64>,
+    current: Option<u64>,
+    stats: TableStats,
+}
+
+impl Emitter<'_> {
+    #[inline]
+    fn each(&mut self, h: u64, p: u64) {
+        if self.current != Some(h) {
+            self.flush_group();
+            self.current = Some(h);
         }
-        for b in &buckets {
-            out.write(&b.to_le_bytes())?;
+        self.group.push(p);
+    }
+
+    fn flush_group(&mut self) {
+        let Some(hash) = self.current.take() else { return };
+        let group = &self.group;
+        // Postings are sorted by work, so distinct works are changes.
+        let works = 1 + group.windows(2).filter(|w| w[0] >> 32 != w[1] >> 32).count();
+        if works as u64 > self.filter.max_work_freq as u64 {
+            self.stats.dropped_common += 1;
+        } else if group.len() as u64 > self.filter.max_postings as u64 {
+            self.stats.dropped_repetitive += 1;
+        } else {
+            let shared = works > 1;
+            self.keys.push(hash);
+            self.lens.push(group.len() as u32);
+            self.stats.fingerprints += 1;
+            self.stats.shared_fingerprints += shared as u64;
+            let key = key_of(hash, self.bits) | if shared { KEY_SHARED } else { 0 };
+            for &p in group {
+                let global = self.starts[(p >> 32) as usize] + (p & TOKEN_MASK);
+                self.bytes.extend_from_slice(&key.to_le_bytes());
+                self.bytes.extend_from_slice(&(global as u32).to_le_bytes());
+            }
         }
-        for s in &starts {
-            out.write(&(*s as u32).to_le_bytes())?;
-        }
-        // Pad so that the trailer is 8-byte aligned.
-        let pad = (8 - out.body_len() % 8) % 8;
-        out.write(&vec![0u8; pad as usize])?;
-        out.write(&written.to_le_bytes())?;
-        out.write(&(bits as u64).to_le_bytes())?;
-        out.write(&(work_tokens.len() as u64).to_le_bytes())?;
-        Ok((out.finish()?, stats, keys))
+        self.group.clear();
     }
 }
 
@@ -411,7 +521,7 @@ mod tests {
             b.push(h, w, t).unwrap();
         }
         let tokens = vec![1 << 20; 8];
-        let (_, stats, _) = b.finish(&dir.path().join("fp"), &filter, &tokens).unwrap();
+        let (_, stats, _) = b.finish(&dir.path().join("fp"), &filter, &tokens, |_| ()).unwrap();
         (dir, stats)
     }
 

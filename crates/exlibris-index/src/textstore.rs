@@ -75,35 +75,48 @@ impl BlockCompressor {
     }
 }
 
-/// Cut `text` into blocks at the given token starts (`(token, byte)`, in
-/// order) and compress them. Runs in parallel per work.
-pub fn compress_blocks(text: &str, token_starts: &[(u32, usize)], bc: &BlockCompressor) -> Vec<Block> {
-    let mut zc = bc.compressor();
-    let mut cuts: Vec<(u32, usize)> = vec![(0, 0)];
-    for &(tok, byte) in token_starts {
-        if byte >= cuts.last().unwrap().1 + BLOCK_BYTES {
-            cuts.push((tok, byte));
+/// Where a work's text is cut into blocks, decided token by token while
+/// the text is fingerprinted: a block starts at the first token start at
+/// least [`BLOCK_BYTES`] after the previous block's start, and every
+/// [`CHECKPOINT_TOKENS`]th token of a block is a checkpoint.
+#[derive(Debug)]
+pub struct BlockCuts {
+    /// `(first token, first byte, checkpoints)` of each block.
+    blocks: Vec<(u32, usize, Vec<u32>)>,
+}
+
+impl Default for BlockCuts {
+    fn default() -> Self {
+        BlockCuts { blocks: vec![(0, 0, Vec::new())] }
+    }
+}
+
+impl BlockCuts {
+    /// The next token starts at byte `byte` (tokens in order).
+    #[inline]
+    pub fn token(&mut self, token: u32, byte: usize) {
+        let last = self.blocks.last_mut().expect("a block");
+        if byte >= last.1 + BLOCK_BYTES {
+            self.blocks.push((token, byte, Vec::new()));
+        } else if token > last.0 && (token - last.0).is_multiple_of(CHECKPOINT_TOKENS) {
+            last.2.push((byte - last.1) as u32);
         }
     }
-    let mut blocks = Vec::with_capacity(cuts.len());
-    let mut starts = token_starts.iter().peekable();
-    for (i, &(tok, start)) in cuts.iter().enumerate() {
-        let end = cuts.get(i + 1).map_or(text.len(), |c| c.1);
-        let end_tok = cuts.get(i + 1).map_or(u32::MAX, |c| c.0);
-        let mut checkpoints = Vec::new();
-        while let Some(&&(t, b)) = starts.peek() {
-            if t >= end_tok {
-                break;
-            }
-            if t > tok && (t - tok) % CHECKPOINT_TOKENS == 0 {
-                checkpoints.push((b - start) as u32);
-            }
-            starts.next();
-        }
+}
+
+/// Cut `text` into the blocks of `cuts` and compress them. Runs in
+/// parallel per work.
+pub fn compress_blocks(text: &str, cuts: BlockCuts, bc: &BlockCompressor) -> Vec<Block> {
+    let mut zc = bc.compressor();
+    let n = cuts.blocks.len();
+    let mut blocks = Vec::with_capacity(n);
+    let mut it = cuts.blocks.into_iter().peekable();
+    while let Some((first_token, start, checkpoints)) = it.next() {
+        let end = it.peek().map_or(text.len(), |c| c.1);
         let raw = &text.as_bytes()[start..end];
         let data = zc.compress(raw).expect("zstd compression of a memory buffer");
         blocks.push(Block {
-            first_token: tok,
+            first_token,
             first_byte: start as u64,
             raw_len: raw.len() as u32,
             data,
@@ -422,5 +435,43 @@ impl<'a> TextStore<'a> {
         let mut r = TextRegion::default();
         self.region(work, 0, u32::MAX, &mut r)?;
         Ok(r.text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_cuts_start_at_token_starts_and_checkpoint_every_64th_token() {
+        // Token starts of words of varying length.
+        let mut starts = Vec::new();
+        let mut byte = 3;
+        for t in 0..5_000u32 {
+            starts.push((t, byte));
+            byte += 2 + (t as usize * 7919) % 13;
+        }
+        let mut cuts = BlockCuts::default();
+        for &(t, b) in &starts {
+            cuts.token(t, b);
+        }
+        // The same cuts, decided with all token starts at hand.
+        let mut want: Vec<(u32, usize)> = vec![(0, 0)];
+        for &(t, b) in &starts {
+            if b >= want.last().unwrap().1 + BLOCK_BYTES {
+                want.push((t, b));
+            }
+        }
+        assert!(want.len() > 10);
+        assert_eq!(cuts.blocks.iter().map(|c| (c.0, c.1)).collect::<Vec<_>>(), want);
+        for (i, (tok, start, checkpoints)) in cuts.blocks.iter().enumerate() {
+            let end = want.get(i + 1).map_or(u32::MAX, |c| c.0);
+            let expect: Vec<u32> = starts
+                .iter()
+                .filter(|&&(t, _)| t > *tok && t < end && (t - tok) % CHECKPOINT_TOKENS == 0)
+                .map(|&(_, b)| (b - start) as u32)
+                .collect();
+            assert_eq!(checkpoints, &expect, "block {i}");
+        }
     }
 }
