@@ -231,6 +231,13 @@ impl<'i> Matcher<'i> {
                 if chain.hits.iter().all(|h| h.shared) {
                     continue;
                 }
+                // Nor one whose every possible piece lies inside a piece of
+                // this work found already: `merge_pieces` would drop it (a
+                // repeated phrase of the work, met inside a long passage).
+                let (lo, hi) = self.reach(&chain);
+                if pieces.iter().any(|p: &Finding| p.doc_token < lo && p.doc_token_end >= hi) {
+                    continue;
+                }
                 if let Some(f) = self.verify(text, &chain, scratch)? {
                     pieces.push(f);
                 }
@@ -294,6 +301,15 @@ impl<'i> Matcher<'i> {
         }
         chains.sort_by_key(|c| (c.hits[0].dtok, c.hits[0].wtok));
         chains
+    }
+
+    /// The document tokens a chain's verification can reach: a piece it
+    /// yields starts at or after the first and ends at or before the second
+    /// (the regions of [`Matcher::verify_within`] at their widest).
+    fn reach(&self, chain: &Chain) -> (u32, u32) {
+        let k = self.index.settings().k;
+        let full = self.opts.max_gap + self.opts.max_drift + k;
+        (chain.hits[0].dtok.saturating_sub(full), chain.last().dtok.saturating_add(k + full))
     }
 
     /// Verify and extend a chain on the words of both sides: first on
