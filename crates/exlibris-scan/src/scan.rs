@@ -3,8 +3,10 @@
 //! One thread reads the inputs and cuts the record stream into batches; the
 //! rayon pool decodes and matches a batch's records in parallel; the calling
 //! thread hands each outcome to the sinks in input order, and says where
-//! each input ends. Results are therefore identical whatever the thread
-//! count, and memory is bounded by two batches in flight plus the index.
+//! each input ends, while the pool goes on with the next batch. Results are
+//! therefore identical whatever the thread count, and memory is bounded by
+//! the batches in flight (two read ahead, one being matched, one matched and
+//! waiting, one at the sinks) plus the index.
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
@@ -63,6 +65,9 @@ enum Outcome {
 fn payload_len(r: &RawRecord) -> u64 {
     r.payload.stored_len()
 }
+
+/// A batch's outcomes, in order, and where inputs end among them.
+type Matched = (Vec<Result<Outcome>>, Vec<(usize, usize)>);
 
 /// Records of one or more inputs, and where inputs end among them.
 struct Batch {
@@ -129,8 +134,7 @@ pub fn scan(
             }
             Ok(())
         });
-        let consumed = consume(&rx, &matcher, inputs, opts, sinks, &mut stats, progress);
-        drop(rx);
+        let consumed = consume(rx, &matcher, inputs, opts, sinks, &mut stats, progress);
         let read = reader.join().expect("reader thread panicked");
         consumed?;
         read
@@ -191,7 +195,7 @@ impl ReadFloor {
 }
 
 fn consume(
-    rx: &std::sync::mpsc::Receiver<Batch>,
+    rx: std::sync::mpsc::Receiver<Batch>,
     matcher: &Matcher<'_>,
     inputs: &[Input],
     opts: &ScanOptions,
@@ -211,7 +215,7 @@ fn consume(
 }
 
 fn consume_batches(
-    rx: &std::sync::mpsc::Receiver<Batch>,
+    rx: std::sync::mpsc::Receiver<Batch>,
     matcher: &Matcher<'_>,
     opts: &ScanOptions,
     sinks: &mut [&mut dyn Sink],
@@ -219,11 +223,64 @@ fn consume_batches(
     progress: &Progress,
     fields: &crate::reader::Fields,
 ) -> Result<()> {
-    for batch in rx {
-        let outcomes: Vec<Result<Outcome>> = batch
-            .records
-            .into_par_iter()
-            .map_init(Scratch::default, |scratch, raw| {
+    // A thread hands batches to the pool while this one gives the previous
+    // batch's outcomes to the sinks, so the pool does not wait for them.
+    let (otx, orx) = sync_channel::<Matched>(1);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let pool = ScratchPool::default();
+            for batch in rx {
+                let outcomes = match_batch(batch.records, matcher, opts, fields, &pool);
+                if otx.send((outcomes, batch.ends)).is_err() {
+                    return; // the sinks stopped
+                }
+            }
+        });
+        deliver(orx, matcher, opts, sinks, tally, progress)
+    })
+}
+
+/// Scratch space kept for the whole scan. Rayon asks for a new one for
+/// every job a batch is split into; a lease hands out one kept from earlier
+/// jobs, so a decompression context (which digests the index's dictionary
+/// when it is made) and its cache of text blocks live as long as the scan.
+#[derive(Default)]
+struct ScratchPool(std::sync::Mutex<Vec<Scratch>>);
+
+struct Lease<'p> {
+    scratch: Scratch,
+    pool: &'p ScratchPool,
+}
+
+impl ScratchPool {
+    fn lease(&self) -> Lease<'_> {
+        let scratch = self.0.lock().expect("scratch pool").pop().unwrap_or_default();
+        Lease { scratch, pool: self }
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut pool) = self.pool.0.lock() {
+            pool.push(std::mem::take(&mut self.scratch));
+        }
+    }
+}
+
+/// Decode and match a batch's records in parallel, in order.
+fn match_batch(
+    records: Vec<RawRecord>,
+    matcher: &Matcher<'_>,
+    opts: &ScanOptions,
+    fields: &crate::reader::Fields,
+    pool: &ScratchPool,
+) -> Vec<Result<Outcome>> {
+    records
+        .into_par_iter()
+        .map_init(
+            || pool.lease(),
+            |lease, raw| {
+                let scratch = &mut lease.scratch;
                 let bytes = payload_len(&raw);
                 match (decode(raw, fields), opts.read_only) {
                     (Ok(doc), Some(floor)) => {
@@ -235,9 +292,23 @@ fn consume_batches(
                     }
                     (Err(r), _) => Ok(Outcome::Rejected(r, bytes)),
                 }
-            })
-            .collect();
-        let mut ends = batch.ends.into_iter().peekable();
+            },
+        )
+        .collect()
+}
+
+/// Give the outcomes of each batch to the sinks, in order, with the ends
+/// of inputs among them.
+fn deliver(
+    orx: std::sync::mpsc::Receiver<Matched>,
+    matcher: &Matcher<'_>,
+    opts: &ScanOptions,
+    sinks: &mut [&mut dyn Sink],
+    tally: &mut Tally<'_>,
+    progress: &Progress,
+) -> Result<()> {
+    for (outcomes, ends) in orx {
+        let mut ends = ends.into_iter().peekable();
         for (n, o) in outcomes.into_iter().enumerate() {
             while let Some((_, i)) = ends.next_if(|&(at, _)| at == n) {
                 if !tally.input_done(i, sinks)? {
