@@ -206,41 +206,65 @@ impl FpTableBuilder {
         }
         let bits = bucket_bits(self.total);
         let mut out = ComponentWriter::create(path, KIND, VERSION)?;
-        let emitter = || Emitter {
+        let emitter = |bucket_lo: usize, bucket_hi: usize| Emitter {
             filter: *filter,
             bits,
             starts: &starts,
             keys: Vec::new(),
-            lens: Vec::new(),
+            bucket_lo,
+            counts: vec![0; bucket_hi + 1 - bucket_lo],
             bytes: Vec::new(),
             group: Vec::new(),
             current: None,
             stats: TableStats::default(),
         };
-        // Emitters in hash order, each with its encoded entries written.
-        let mut emitted: Vec<Emitter> = Vec::new();
-        let mut spilled_runs = 0;
+        let mut acc = Absorbed {
+            stats: TableStats { postings_in: self.total, ..Default::default() },
+            buckets: vec![0; (1usize << bits) + 1],
+            keys: Vec::new(),
+            written: 0,
+        };
         if self.runs.is_empty() {
-            // A fingerprint's postings are all in one partition: the
-            // partitions are emitted in parallel, then written in order.
+            // A fingerprint's postings are all in one partition: partitions
+            // are emitted in parallel, a few at a time, and written in order
+            // while the next few are emitted (so that only a few
+            // partitions' entries are held encoded at once).
             use rayon::prelude::*;
             self.sort_parts();
-            emitted = std::mem::take(&mut self.parts)
-                .into_par_iter()
-                .map(|part| {
-                    let mut e = emitter();
-                    e.bytes.reserve(part.len() * ENTRY);
-                    for (h, p) in part {
-                        e.each(h, p);
-                    }
-                    e.flush_group();
-                    e
-                })
-                .collect();
+            let mut parts = std::mem::take(&mut self.parts);
+            let span = |i: usize| {
+                let lo = (i as u64) << 56;
+                (bucket_of(lo, bits), bucket_of(lo | ((1 << 56) - 1), bits))
+            };
+            let mut pending: Vec<Emitter> = Vec::new();
+            for (c, chunk) in parts.chunks_mut(16).enumerate() {
+                let (emitted, absorbed) = rayon::join(
+                    || {
+                        chunk
+                            .par_iter_mut()
+                            .enumerate()
+                            .map(|(j, part)| {
+                                let (lo, hi) = span(c * 16 + j);
+                                let mut e = emitter(lo, hi);
+                                e.bytes.reserve(part.len() * ENTRY);
+                                for (h, p) in std::mem::take(part) {
+                                    e.each(h, p);
+                                }
+                                e.flush_group();
+                                e
+                            })
+                            .collect::<Vec<_>>()
+                    },
+                    || acc.absorb(std::mem::take(&mut pending), &mut out),
+                );
+                absorbed?;
+                pending = emitted;
+            }
+            acc.absorb(pending, &mut out)?;
         } else {
             self.spill()?;
-            spilled_runs = self.runs.len() as u64;
-            let mut e = emitter();
+            acc.stats.spilled_runs = self.runs.len() as u64;
+            let mut e = emitter(0, (1 << bits) - 1);
             merge_runs(&self.runs, |h, p| {
                 e.each(h, p);
                 if e.bytes.len() >= 1 << 20 {
@@ -250,27 +274,12 @@ impl FpTableBuilder {
                 Ok(())
             })?;
             e.flush_group();
-            emitted.push(e);
+            acc.absorb(vec![e], &mut out)?;
             for r in &self.runs {
                 let _ = std::fs::remove_file(r);
             }
         }
-        let mut stats = TableStats { postings_in: self.total, spilled_runs, ..Default::default() };
-        let mut buckets: Vec<u32> = vec![0; (1usize << bits) + 1];
-        let mut keys = Vec::with_capacity(emitted.iter().map(|e| e.keys.len()).sum());
-        let mut written: u64 = 0;
-        for e in &mut emitted {
-            for (&k, &n) in e.keys.iter().zip(&e.lens) {
-                buckets[bucket_of(k, bits) + 1] += n;
-                written += n as u64;
-            }
-            keys.extend_from_slice(&e.keys);
-            e.keys = Vec::new();
-            stats.fingerprints += e.stats.fingerprints;
-            stats.shared_fingerprints += e.stats.shared_fingerprints;
-            stats.dropped_common += e.stats.dropped_common;
-            stats.dropped_repetitive += e.stats.dropped_repetitive;
-        }
+        let Absorbed { mut stats, mut buckets, keys, written } = acc;
         stats.postings = written;
         if written > u32::MAX as u64 {
             return Err(IndexError::Invalid(format!(
@@ -282,10 +291,6 @@ impl FpTableBuilder {
             buckets[i] += buckets[i - 1];
         }
         let write = || -> Result<u64> {
-            for e in &emitted {
-                out.write(&e.bytes)?;
-            }
-            drop(emitted);
             if written % 2 == 1 {
                 out.write(&[0u8; 2])?; // align the u32 arrays
             }
@@ -306,15 +311,45 @@ impl FpTableBuilder {
     }
 }
 
+/// What the emitters gave, in hash order: their entries go to the file.
+struct Absorbed {
+    stats: TableStats,
+    /// Entries a bucket, at `bucket + 1` (summed into starts at the end).
+    buckets: Vec<u32>,
+    keys: Vec<u64>,
+    written: u64,
+}
+
+impl Absorbed {
+    fn absorb(&mut self, emitted: Vec<Emitter>, out: &mut ComponentWriter) -> Result<()> {
+        for e in emitted {
+            out.write(&e.bytes)?;
+            for (i, &n) in e.counts.iter().enumerate() {
+                self.buckets[e.bucket_lo + i + 1] += n;
+                self.written += n as u64;
+            }
+            self.keys.extend_from_slice(&e.keys);
+            self.stats.fingerprints += e.stats.fingerprints;
+            self.stats.shared_fingerprints += e.stats.shared_fingerprints;
+            self.stats.dropped_common += e.stats.dropped_common;
+            self.stats.dropped_repetitive += e.stats.dropped_repetitive;
+        }
+        Ok(())
+    }
+}
+
 /// Groups the sorted postings by fingerprint, applies the filter and
 /// encodes the entries that are kept (in `bytes`, which its owner drains).
 struct Emitter<'a> {
     filter: TableFilter,
     bits: u32,
     starts: &'a [u64],
-    /// Fingerprints kept, and their numbers of postings.
+    /// Fingerprints kept.
     keys: Vec<u64>,
-    lens: Vec<u32>,
+    /// Entries of buckets `bucket_lo..bucket_lo + counts.len()` (the
+    /// buckets the emitter's hashes fall in).
+    bucket_lo: usize,
+    counts: Vec<u32>,
     bytes: Vec<u8>,
     group: Vec<u64>,
     current: Option<u64>,
@@ -343,7 +378,7 @@ impl Emitter<'_> {
         } else {
             let shared = works > 1;
             self.keys.push(hash);
-            self.lens.push(group.len() as u32);
+            self.counts[bucket_of(hash, self.bits) - self.bucket_lo] += group.len() as u32;
             self.stats.fingerprints += 1;
             self.stats.shared_fingerprints += shared as u64;
             let key = key_of(hash, self.bits) | if shared { KEY_SHARED } else { 0 };
