@@ -232,8 +232,12 @@ impl<'i> Matcher<'i> {
                     continue;
                 }
                 // Nor one whose every possible piece lies inside a piece of
-                // this work found already: `merge_pieces` would drop it (a
-                // repeated phrase of the work, met inside a long passage).
+                // this work found already (a repeated phrase of the work,
+                // met inside a long passage): such a piece p starts after
+                // that piece F and ends within it, so `merge_pieces`, which
+                // takes pieces by start and keeps a current piece whose end
+                // only grows and is at least F's once F is taken, drops p
+                // as inside the current piece, whatever its diagonal.
                 let (lo, hi) = self.reach(&chain);
                 if pieces.iter().any(|p: &Finding| p.doc_token < lo && p.doc_token_end >= hi) {
                     continue;
