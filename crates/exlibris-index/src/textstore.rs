@@ -108,8 +108,7 @@ impl BlockCuts {
 /// parallel per work.
 pub fn compress_blocks(text: &str, cuts: BlockCuts, bc: &BlockCompressor) -> Vec<Block> {
     let mut zc = bc.compressor();
-    let n = cuts.blocks.len();
-    let mut blocks = Vec::with_capacity(n);
+    let mut blocks = Vec::with_capacity(cuts.blocks.len());
     let mut it = cuts.blocks.into_iter().peekable();
     while let Some((first_token, start, checkpoints)) = it.next() {
         let end = it.peek().map_or(text.len(), |c| c.1);

@@ -311,9 +311,16 @@ impl<'i> Matcher<'i> {
     /// yields starts at or after the first and ends at or before the second
     /// (the regions of [`Matcher::verify_within`] at their widest).
     fn reach(&self, chain: &Chain) -> (u32, u32) {
-        let k = self.index.settings().k;
-        let full = self.opts.max_gap + self.opts.max_drift + k;
-        (chain.hits[0].dtok.saturating_sub(full), chain.last().dtok.saturating_add(k + full))
+        let full = self.full_ext();
+        (
+            chain.hits[0].dtok.saturating_sub(full),
+            chain.last().dtok.saturating_add(self.index.settings().k + full),
+        )
+    }
+
+    /// Words either side of a chain in its full verification regions.
+    fn full_ext(&self) -> u32 {
+        self.opts.max_gap + self.opts.max_drift + self.index.settings().k
     }
 
     /// Verify and extend a chain on the words of both sides: first on
@@ -322,8 +329,7 @@ impl<'i> Matcher<'i> {
     /// alignment reached the edge of the narrow ones. Most chains end within
     /// a few words of their anchors, and the result is the same either way.
     fn verify(&self, text: &str, chain: &Chain, s: &mut Scratch) -> Result<Option<Finding>> {
-        let k = self.index.settings().k;
-        let full = self.opts.max_gap + self.opts.max_drift + k;
+        let full = self.full_ext();
         if self.narrow < full {
             if let Some(f) = self.verify_within(text, chain, s, self.narrow)? {
                 return Ok(f);
@@ -342,7 +348,7 @@ impl<'i> Matcher<'i> {
         ext: u32,
     ) -> Result<Option<Option<Finding>>> {
         let k = self.index.settings().k;
-        let full = ext >= self.opts.max_gap + self.opts.max_drift + k;
+        let full = ext >= self.full_ext();
         let first = chain.hits[0];
         let last = chain.last();
         let work = first.work;

@@ -207,26 +207,10 @@ fn consume(
     let index = total.file_index();
     let mut tally =
         Tally { inputs, total, index, part: ScanStats::default(), since: std::time::Instant::now() };
-    let finished = consume_batches(rx, matcher, opts, sinks, &mut tally, progress, fields);
-    // Stopped inside an input: its counts so far still belong to the total.
-    let rest = std::mem::take(&mut tally.part);
-    tally.total.add_indexed(&rest, &mut tally.index);
-    finished
-}
-
-fn consume_batches(
-    rx: std::sync::mpsc::Receiver<Batch>,
-    matcher: &Matcher<'_>,
-    opts: &ScanOptions,
-    sinks: &mut [&mut dyn Sink],
-    tally: &mut Tally<'_>,
-    progress: &Progress,
-    fields: &crate::reader::Fields,
-) -> Result<()> {
     // A thread hands batches to the pool while this one gives the previous
     // batch's outcomes to the sinks, so the pool does not wait for them.
     let (otx, orx) = sync_channel::<Matched>(1);
-    std::thread::scope(|scope| {
+    let finished = std::thread::scope(|scope| {
         scope.spawn(move || {
             let pool = ScratchPool::default();
             for batch in rx {
@@ -236,8 +220,12 @@ fn consume_batches(
                 }
             }
         });
-        deliver(orx, matcher, opts, sinks, tally, progress)
-    })
+        deliver(orx, matcher, opts, sinks, &mut tally, progress)
+    });
+    // Stopped inside an input: its counts so far still belong to the total.
+    let rest = std::mem::take(&mut tally.part);
+    tally.total.add_indexed(&rest, &mut tally.index);
+    finished
 }
 
 /// Scratch space kept for the whole scan. Rayon asks for a new one for
