@@ -187,6 +187,14 @@ fn a_corrupt_or_incomplete_index_is_refused() {
     let out = scan_into(&idx, &fx.path("r"), &[fx.path("c.jsonl")], &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("checksum mismatch"));
+    // The scan verifies the checksums while it starts: nothing it did is
+    // published (no results, no store, no finished part).
+    for leftover in
+        std::fs::read_dir(fx.path("r")).unwrap().chain(std::fs::read_dir(fx.path("r/parts")).unwrap())
+    {
+        let name = leftover.unwrap().file_name().into_string().unwrap();
+        assert!(name == "parts" || name.ends_with(".tmp"), "{name} was left by a scan of a corrupt index");
+    }
     std::fs::remove_file(idx.join("meta.json")).unwrap();
     let out = scan_into(&idx, &fx.path("r"), &[fx.path("c.jsonl")], &[]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("not an exlibris index"));

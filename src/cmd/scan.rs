@@ -5,10 +5,11 @@ use std::sync::atomic::Ordering;
 
 use anyhow::Context;
 
-use exlibris_index::Index;
+use exlibris_index::{Index, Verification};
+use exlibris_report::{StoreFeed, StoreWriter};
 use exlibris_scan::{
-    discover, scan, Fields, Input, MatchOptions, Plan, Progress, ReadOptions, ResultsWriter, RunInfo,
-    ScanOptions, ScanStats, Sink, TaskInfo,
+    discover, scan, Fields, FindingRecord, Input, MatchOptions, Plan, Progress, ReadOptions, ResultsWriter,
+    RunInfo, ScanOptions, ScanStats, Sink, TaskInfo,
 };
 
 /// Scan a corpus against an index.
@@ -83,7 +84,10 @@ pub struct Args {
 /// Run it.
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let threads = super::set_threads(a.threads)?;
-    let index = Index::open(&a.remote.init().index(&a.index)?)?;
+    // The checksums of the index's large components are verified while the
+    // scan starts: every result part waits for them before it is published.
+    let (index, checks) = Index::open_unverified(&a.remote.init().index(&a.index)?)?;
+    let verified = checks.spawn();
     let out = a.remote.output(&a.out, a.plan.is_none())?;
     let s = *index.settings();
     for (name, want, have) in [("k", a.k, s.k), ("w", a.w, s.w)] {
@@ -97,7 +101,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         for s in &skipped {
             eprintln!("exlibris: skipped {}: {}", s.path, s.reason);
         }
-        let job = Job { index: &index, index_dir: &a.index, opts: &opts, threads, task: None };
+        let job =
+            Job { index: &index, verified: &verified, index_dir: &a.index, opts: &opts, threads, task: None };
         let code = job.run(&out.local, &inputs, skipped)?;
         out.publish()?;
         return Ok(code);
@@ -121,7 +126,14 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             t.bytes as f64 / 1e6,
             dir.display()
         );
-        let job = Job { index: &index, index_dir: &a.index, opts: &opts, threads, task: Some(info) };
+        let job = Job {
+            index: &index,
+            verified: &verified,
+            index_dir: &a.index,
+            opts: &opts,
+            threads,
+            task: Some(info),
+        };
         partial |= job.run(&dir, &inputs, skipped)? != ExitCode::SUCCESS;
     }
     out.publish()?;
@@ -166,6 +178,8 @@ fn options(a: &Args) -> ScanOptions {
 /// One scan into one results directory.
 struct Job<'a> {
     index: &'a Index,
+    /// The index's checksums, verified in the background.
+    verified: &'a Verification,
     index_dir: &'a std::path::Path,
     opts: &'a ScanOptions,
     threads: usize,
@@ -231,7 +245,20 @@ impl Job<'_> {
             .sum();
         let bar = super::progress_bar(total, "scanning");
         let progress = Progress::default();
-        struct Report<'a, 'b>(&'a mut ResultsWriter, &'b indicatif::ProgressBar, &'b Progress);
+        // The store is written while the scan runs, unless parts of an
+        // earlier run are kept (their findings are not in this scan's
+        // sink) or this is a task (the merge builds the store).
+        let mut feed = match self.task.is_none() && writer.kept() == 0 {
+            true => Some(StoreFeed::start(out, index)?),
+            false => None,
+        };
+        struct Report<'a, 'b>(
+            &'a mut ResultsWriter,
+            &'b indicatif::ProgressBar,
+            &'b Progress,
+            Option<&'b mut StoreFeed>,
+            &'b Verification,
+        );
         impl Sink for Report<'_, '_> {
             fn document(
                 &mut self,
@@ -240,7 +267,11 @@ impl Job<'_> {
                 i: &Index,
             ) -> exlibris_scan::Result<bool> {
                 self.1.set_position(self.2.bytes.load(Ordering::Relaxed));
-                self.0.document(d, f, i)
+                let more = self.0.document(d, f, i)?;
+                if let Some(feed) = self.3.as_deref_mut() {
+                    feed.document(f.iter().map(|x| FindingRecord::new(d, x, i)).collect());
+                }
+                Ok(more)
             }
             fn rejected(&mut self, r: &exlibris_scan::Rejection) -> exlibris_scan::Result<bool> {
                 self.1.suspend(|| eprintln!("exlibris: rejected {r}"));
@@ -251,20 +282,27 @@ impl Job<'_> {
                 input: &exlibris_scan::Input,
                 s: &ScanStats,
             ) -> exlibris_scan::Result<bool> {
+                // No part is published from an index not verified.
+                self.4.wait()?;
                 self.0.input_done(input, s)
             }
         }
         let this_run = {
-            let mut sink = Report(&mut writer, &bar, &progress);
+            let mut sink = Report(&mut writer, &bar, &progress, feed.as_mut(), self.verified);
             scan(index, &todo, opts, &mut [&mut sink as &mut dyn Sink], &progress)
                 .with_context(|| format!("scanning against {}", self.index_dir.display()))?
         };
         bar.finish_and_clear();
+        self.verified.wait()?;
         let file = writer.finish(index, run, skipped)?;
         let stats = &file.stats;
         if self.task.is_none() {
             // A task's results are merged before anyone reads them: the merge builds the store.
-            exlibris_report::StoreWriter::build(&exlibris_scan::Results::read(out)?)?;
+            let results = exlibris_scan::Results::read(out)?;
+            match feed {
+                Some(feed) => feed.finish(&results)?,
+                None => StoreWriter::build(&results)?,
+            };
         }
         println!(
             "scanned {} documents ({:.1} MB) in {:.2}s ({:.1} MB/s, {threads} threads)",

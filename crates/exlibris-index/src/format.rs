@@ -67,6 +67,30 @@ impl ComponentWriter {
     }
 }
 
+/// The check of a mapped component's checksum, not run yet
+/// ([`Component::map`]).
+pub struct PendingCheck {
+    file: File,
+    path: PathBuf,
+    len: u64,
+    expected: u64,
+}
+
+impl PendingCheck {
+    /// Read the component's body through its file and compare the checksum
+    /// with its footer's.
+    pub fn run(&self) -> Result<()> {
+        let actual = checksum_of(&self.file, HEADER_LEN as u64, self.len).at(&self.path)?;
+        if actual != self.expected {
+            return Err(IndexError::Corrupt {
+                path: self.path.clone(),
+                reason: format!("checksum mismatch (footer {:016x}, content {actual:016x})", self.expected),
+            });
+        }
+        Ok(())
+    }
+}
+
 /// A component opened for reading: memory-mapped and verified.
 pub struct Component {
     map: Mmap,
@@ -80,6 +104,15 @@ impl Component {
     /// Map and verify `path`, which must hold a component of `kind` with a
     /// version in `versions`.
     pub fn open(path: &Path, kind: &[u8; 4], supported: u32) -> Result<Self> {
+        let (c, check) = Self::map(path, kind, supported)?;
+        check.run()?;
+        Ok(c)
+    }
+
+    /// Map `path` and check its header and footer, leaving the check of its
+    /// checksum (a read of the whole body) to the caller, who must run it
+    /// before trusting anything derived from the body.
+    pub fn map(path: &Path, kind: &[u8; 4], supported: u32) -> Result<(Self, PendingCheck)> {
         let file = File::open(path).at(path)?;
         // SAFETY: index files are immutable once published (written under a
         // temporary name, then renamed); nothing writes them while mapped.
@@ -114,16 +147,11 @@ impl Component {
                 n - HEADER_LEN - FOOTER_LEN
             )));
         }
-        // Read the body through the file, not the map: the check then
+        // The check reads the body through the file, not the map: it then
         // leaves the pages in the page cache, not in this process's
         // resident set (a scan touches a small part of a large table).
-        let actual = checksum_of(&file, HEADER_LEN as u64, body_len).at(path)?;
-        if actual != checksum {
-            return Err(corrupt(format!(
-                "checksum mismatch (footer {checksum:016x}, content {actual:016x})"
-            )));
-        }
-        Ok(Component { map, checksum, version })
+        let check = PendingCheck { file, path: path.to_path_buf(), len: body_len, expected: checksum };
+        Ok((Component { map, checksum, version }, check))
     }
 
     /// The verified body.

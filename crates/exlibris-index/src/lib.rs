@@ -10,6 +10,9 @@
 //!   `meta.json` naming them, published last by an atomic rename.
 //! - [`Index::open`] memory-maps and verifies the components; a truncated,
 //!   corrupt or foreign index is refused with the reason.
+//!   [`Index::open_unverified`] leaves the checksums of the large
+//!   components to a [`Verification`] that runs while the index is used
+//!   (a scan waits for it before it publishes a result).
 //!
 //! ```no_run
 //! use exlibris_index::{build_index, BuildOptions, Catalog, Index};
@@ -151,9 +154,73 @@ pub struct Index {
     filter: FingerprintFilter,
 }
 
+/// The checksums of an index's large components, not verified yet
+/// ([`Index::open_unverified`]).
+pub struct PendingChecks(Vec<format::PendingCheck>);
+
+impl PendingChecks {
+    /// Verify them, one after another.
+    pub fn run(self) -> Result<()> {
+        self.0.iter().try_for_each(format::PendingCheck::run)
+    }
+
+    /// Verify them on a thread of their own.
+    pub fn spawn(self) -> Verification {
+        let thread = std::thread::Builder::new().name("exlibris-verify".into()).spawn(move || self.run());
+        Verification {
+            state: std::sync::Mutex::new(Some(thread.map_err(|e| e.to_string()))),
+            failed: Default::default(),
+        }
+    }
+}
+
+/// The checksums of an index being verified in the background
+/// ([`PendingChecks::spawn`]).
+pub struct Verification {
+    state: std::sync::Mutex<Option<std::result::Result<std::thread::JoinHandle<Result<()>>, String>>>,
+    failed: std::sync::OnceLock<String>,
+}
+
+impl Verification {
+    /// Wait for the verification to end: `Ok` when every checksum matched.
+    /// Later calls return at once, with the same outcome.
+    pub fn wait(&self) -> Result<()> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(thread) = state.take() {
+            let outcome = match thread {
+                Ok(t) => t.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                Err(e) => Err(IndexError::Invalid(format!("cannot start the index verification: {e}"))),
+            };
+            if let Err(e) = outcome {
+                let _ = self.failed.set(e.to_string());
+                return Err(e);
+            }
+        }
+        match self.failed.get() {
+            Some(e) => Err(IndexError::Invalid(e.clone())),
+            None => Ok(()),
+        }
+    }
+}
+
 impl Index {
     /// Open and verify the index in `dir`.
     pub fn open(dir: &Path) -> Result<Index> {
+        Self::open_with(dir, false).map(|(index, _)| index)
+    }
+
+    /// Open the index in `dir`, checking everything but the checksums of
+    /// its large components (table, texts, filter: a read of the whole
+    /// index), which the caller runs, on another thread if it likes, and
+    /// waits for before it publishes anything derived from the index.
+    /// Until then a corrupt component can give wrong answers or errors, not
+    /// memory errors: every structure was checked and reads are bounds
+    /// checked.
+    pub fn open_unverified(dir: &Path) -> Result<(Index, PendingChecks)> {
+        Self::open_with(dir, true)
+    }
+
+    fn open_with(dir: &Path, defer: bool) -> Result<(Index, PendingChecks)> {
         let meta_path = dir.join(META_FILE);
         if !dir.is_dir() {
             return Err(IndexError::Invalid(format!("{}: no such index directory", dir.display())));
@@ -191,33 +258,40 @@ impl Index {
                 exlibris_text::NORMALIZER_VERSION
             )));
         }
-        let open = |c: &ComponentRef, kind: &[u8; 4], version: u32| -> Result<(Component, PathBuf)> {
-            let path = dir.join(&c.file);
-            let comp = Component::open(&path, kind, version)?;
-            if format!("{:016x}", comp.checksum) != c.checksum {
-                return Err(IndexError::Corrupt {
-                    path,
-                    reason: format!(
-                        "checksum {:016x} differs from {} in {META_FILE}",
-                        comp.checksum, c.checksum
-                    ),
-                });
-            }
-            Ok((comp, path))
-        };
-        let (works_c, works_path) = open(&meta.components.works, WORKS_KIND, WORKS_VERSION)?;
+        let mut pending = Vec::new();
+        let mut open =
+            |c: &ComponentRef, kind: &[u8; 4], version: u32, large: bool| -> Result<(Component, PathBuf)> {
+                let path = dir.join(&c.file);
+                let (comp, check) = Component::map(&path, kind, version)?;
+                match defer && large {
+                    true => pending.push(check),
+                    false => check.run()?,
+                }
+                if format!("{:016x}", comp.checksum) != c.checksum {
+                    return Err(IndexError::Corrupt {
+                        path,
+                        reason: format!(
+                            "checksum {:016x} differs from {} in {META_FILE}",
+                            comp.checksum, c.checksum
+                        ),
+                    });
+                }
+                Ok((comp, path))
+            };
+        // The works are small and parsed now: always verified first.
+        let (works_c, works_path) = open(&meta.components.works, WORKS_KIND, WORKS_VERSION, false)?;
         let works: Vec<WorkRecord> = serde_json::from_slice(works_c.body())
             .map_err(|e| IndexError::Corrupt { path: works_path, reason: e.to_string() })?;
-        let (fp, fp_path) = open(&meta.components.fingerprints, fptable::KIND, fptable::VERSION)?;
-        let (text, text_path) = open(&meta.components.texts, textstore::KIND, textstore::VERSION)?;
-        let (filter_c, filter_path) = open(&meta.components.filter, filter::KIND, filter::VERSION)?;
+        let (fp, fp_path) = open(&meta.components.fingerprints, fptable::KIND, fptable::VERSION, true)?;
+        let (text, text_path) = open(&meta.components.texts, textstore::KIND, textstore::VERSION, true)?;
+        let (filter_c, filter_path) = open(&meta.components.filter, filter::KIND, filter::VERSION, true)?;
         let filter = FingerprintFilter::new(filter_c.body(), &filter_path)?;
         drop(filter_c);
         let index = Index { dir: dir.to_path_buf(), meta, works, fp, fp_path, text, text_path, filter };
         // Interpret once now, so that a malformed table fails at open.
         index.try_fingerprints()?;
         index.try_texts()?;
-        Ok(index)
+        Ok((index, PendingChecks(pending)))
     }
 
     fn try_fingerprints(&self) -> Result<FpTable<'_>> {

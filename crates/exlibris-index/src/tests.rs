@@ -97,6 +97,34 @@ fn rebuild_replaces_and_corruption_is_refused() {
 }
 
 #[test]
+fn a_corrupt_body_is_found_by_the_deferred_checks_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = catalog(dir.path(), &[("a", &sample_text(5, 3000))]);
+    let out = dir.path().join("idx");
+    let (meta, _) =
+        build_index(&Catalog::read(&m).unwrap(), &out, &BuildOptions::default(), &|_| {}).unwrap();
+    let (_, checks) = Index::open_unverified(&out).unwrap();
+    checks.spawn().wait().unwrap();
+    // A flipped byte inside the texts' body: the structure still parses.
+    let texts = out.join(&meta.components.texts.file);
+    let mut bytes = std::fs::read(&texts).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x10;
+    std::fs::write(&texts, bytes).unwrap();
+    let err = Index::open(&out).err().unwrap().to_string();
+    assert!(err.contains("checksum mismatch") && err.contains("texts-"), "{err}");
+    let (index, checks) = Index::open_unverified(&out).unwrap();
+    assert_eq!(index.works().len(), 1);
+    let err = checks.run().unwrap_err().to_string();
+    assert!(err.contains("checksum mismatch"), "{err}");
+    let verification = Index::open_unverified(&out).unwrap().1.spawn();
+    for _ in 0..2 {
+        let err = verification.wait().unwrap_err().to_string();
+        assert!(err.contains("checksum mismatch"), "{err}");
+    }
+}
+
+#[test]
 fn foreign_output_directory_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let m = catalog(dir.path(), &[("a", "some words here")]);

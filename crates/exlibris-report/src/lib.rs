@@ -26,7 +26,7 @@ pub mod html;
 pub mod store;
 
 pub use html::{html_report, HtmlOptions};
-pub use store::{Store, StoreError, StoreWriter};
+pub use store::{Store, StoreError, StoreFeed, StoreWriter};
 
 use exlibris_scan::{Results, WorkSummary};
 use exlibris_text::Span;

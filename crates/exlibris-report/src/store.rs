@@ -26,12 +26,15 @@
 //!
 //! [`StoreWriter::build`] writes the store from a published results
 //! directory (so it is the same after a resumed scan or a merge) into
-//! `exlibris.db.tmp` inside transactions, and renames it into place; it records the run
+//! `exlibris.db.tmp` inside transactions, and renames it into place; a scan
+//! writes the same store while it runs ([`StoreFeed`]). The store records the run
 //! it belongs to and [`Store::open_for`] refuses a store of another run.
 //! A store of an older schema is migrated on open ([`MIGRATIONS`]); one of a
 //! newer schema, or a file that is not a store, is refused with the reason.
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::thread::JoinHandle;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
@@ -160,6 +163,82 @@ struct DocRow<'a> {
     offset: u64,
     url: Option<&'a str>,
     bytes: u64,
+}
+
+/// Builds the store while a scan runs, on a thread of its own: the scan's
+/// sink hands it each document's finding records (the records its results
+/// get, in the same order), and [`StoreFeed::finish`] completes the store
+/// from the published results. The store is the one [`StoreWriter::build`]
+/// writes from those results (a test compares them), without reading
+/// `findings.jsonl` back after the scan.
+///
+/// Only for a scan that writes all its results' parts: one that keeps
+/// parts of an earlier run builds its store from the results.
+pub struct StoreFeed {
+    tx: Option<SyncSender<Vec<FindingRecord>>>,
+    thread: Option<JoinHandle<Result<StoreWriter>>>,
+}
+
+impl StoreFeed {
+    /// Documents queued for the store's thread before the sink waits.
+    const QUEUE: usize = 256;
+
+    /// Start the store of results directory `dir` (which must exist), for
+    /// findings of works of `index`.
+    pub fn start(dir: &Path, index: &Index) -> Result<Self> {
+        let mut w = StoreWriter::create(dir)?;
+        let ids: Vec<String> = index.works().iter().map(|w| w.meta.id.clone()).collect();
+        let (tx, rx) = sync_channel::<Vec<FindingRecord>>(Self::QUEUE);
+        let thread = std::thread::Builder::new()
+            .name("exlibris-store".into())
+            .spawn(move || {
+                let works: HashMap<&str, u32> =
+                    ids.iter().enumerate().map(|(i, w)| (w.as_str(), i as u32)).collect();
+                for recs in rx {
+                    w.add_records(&recs, &works)?;
+                }
+                Ok(w)
+            })
+            .map_err(|source| StoreError::Io { path: dir.join(DB), source })?;
+        Ok(StoreFeed { tx: Some(tx), thread: Some(thread) })
+    }
+
+    /// The findings of one document (in the order the results get them).
+    /// Never fails: if the store's thread stopped on an error,
+    /// [`StoreFeed::finish`] returns it.
+    pub fn document(&mut self, records: Vec<FindingRecord>) {
+        if let (false, Some(tx)) = (records.is_empty(), &self.tx) {
+            if tx.send(records).is_err() {
+                self.tx = None; // the thread ended: its error comes out of finish
+            }
+        }
+    }
+
+    /// Complete the store from the published results of the scan that fed
+    /// it, and rename it into place.
+    pub fn finish(mut self, results: &Results) -> Result<PathBuf> {
+        self.join()?.finish(results)
+    }
+
+    fn join(&mut self) -> Result<StoreWriter> {
+        self.tx = None;
+        let thread = self.thread.take().expect("joined once");
+        thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+}
+
+impl Drop for StoreFeed {
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            // An abandoned scan: stop the thread and remove its temporary
+            // file (never renamed into place, it is never taken for a store).
+            if let Ok(w) = self.join() {
+                let tmp = w.tmp.clone();
+                drop(w);
+                let _ = std::fs::remove_file(tmp);
+            }
+        }
+    }
 }
 
 /// Writes the store of a published results directory ([`StoreWriter::build`]).
