@@ -11,8 +11,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
 
-use rayon::prelude::*;
-
 use exlibris_index::Index;
 
 use crate::document::{Document, Origin, Rejection};
@@ -211,15 +209,7 @@ fn consume(
     // batch's outcomes to the sinks, so the pool does not wait for them.
     let (otx, orx) = sync_channel::<Matched>(1);
     let finished = std::thread::scope(|scope| {
-        scope.spawn(move || {
-            let pool = ScratchPool::default();
-            for batch in rx {
-                let outcomes = match_batch(batch.records, matcher, opts, fields, &pool);
-                if otx.send((outcomes, batch.ends)).is_err() {
-                    return; // the sinks stopped
-                }
-            }
-        });
+        scope.spawn(move || match_batches(rx, otx, matcher, opts, fields));
         deliver(orx, matcher, opts, sinks, &mut tally, progress)
     });
     // Stopped inside an input: its counts so far still belong to the total.
@@ -255,34 +245,115 @@ impl Drop for Lease<'_> {
     }
 }
 
-/// Decode and match a batch's records in parallel, in order.
-fn match_batch(
-    records: Vec<RawRecord>,
+/// A batch being matched: a slot for each record's outcome, filled by the
+/// pool's tasks, and the count of records still to match.
+struct InFlight {
+    slots: Vec<std::sync::Mutex<Option<Result<Outcome>>>>,
+    left: std::sync::atomic::AtomicUsize,
+}
+
+/// A record's task ending, also by a panic (the batch thread then finds
+/// its slot empty instead of waiting for ever): the last of a batch says
+/// the batch is done.
+struct Done {
+    flight: Arc<InFlight>,
+    seq: u64,
+    tx: std::sync::mpsc::Sender<u64>,
+}
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        if self.flight.left.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let _ = self.tx.send(self.seq);
+        }
+    }
+}
+
+/// Match batches on the pool, one task a record, and send each batch's
+/// outcomes on in order. The next batch's records are queued before the
+/// batch ahead is waited for, so the pool's threads do not idle while the
+/// last records of a batch finish (a batch of 4 MiB is only tens of
+/// documents a thread, and pages differ much in length).
+fn match_batches(
+    rx: std::sync::mpsc::Receiver<Batch>,
+    otx: std::sync::mpsc::SyncSender<Matched>,
     matcher: &Matcher<'_>,
     opts: &ScanOptions,
     fields: &crate::reader::Fields,
-    pool: &ScratchPool,
-) -> Vec<Result<Outcome>> {
-    records
-        .into_par_iter()
-        .map_init(
-            || pool.lease(),
-            |lease, raw| {
-                let scratch = &mut lease.scratch;
-                let bytes = payload_len(&raw);
-                match (decode(raw, fields), opts.read_only) {
-                    (Ok(doc), Some(floor)) => {
-                        std::hint::black_box(floor.run(&doc.text, matcher.index().settings()));
-                        Ok(Outcome::Scanned(doc, Vec::new(), bytes))
-                    }
-                    (Ok(doc), None) => {
-                        matcher.find(&doc.text, scratch).map(|f| Outcome::Scanned(doc, f, bytes))
-                    }
-                    (Err(r), _) => Ok(Outcome::Rejected(r, bytes)),
+) {
+    let pool = ScratchPool::default();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<u64>();
+    rayon::in_place_scope_fifo(|scope| {
+        type Queue = std::collections::VecDeque<(u64, Arc<InFlight>, Vec<(usize, usize)>)>;
+        let mut in_flight = Queue::new();
+        let mut done = std::collections::HashSet::new();
+        let mut seq = 0u64;
+        // Wait for the oldest batch and send it on; false once the sinks stopped.
+        let mut send_oldest = |in_flight: &mut Queue| -> bool {
+            let Some((n, _, _)) = in_flight.front() else { return true };
+            while !done.remove(n) {
+                done.insert(done_rx.recv().expect("a task of the batch is pending"));
+            }
+            let (_, batch, ends) = in_flight.pop_front().expect("a batch in flight");
+            let outcomes = batch
+                .slots
+                .iter()
+                .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).take().expect("matched"))
+                .collect();
+            otx.send((outcomes, ends)).is_ok()
+        };
+        for batch in rx {
+            let n = batch.records.len();
+            let flight = Arc::new(InFlight {
+                slots: (0..n).map(|_| std::sync::Mutex::new(None)).collect(),
+                left: std::sync::atomic::AtomicUsize::new(n),
+            });
+            if n == 0 {
+                let _ = done_tx.send(seq); // only ends of inputs
+            }
+            for (i, raw) in batch.records.into_iter().enumerate() {
+                let task = Done { flight: Arc::clone(&flight), seq, tx: done_tx.clone() };
+                let pool = &pool;
+                scope.spawn_fifo(move |_| {
+                    let outcome = match_record(raw, matcher, opts, fields, &mut pool.lease().scratch);
+                    *task.flight.slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
+                });
+            }
+            in_flight.push_back((seq, flight, batch.ends));
+            seq += 1;
+            // Two batches in flight: the pool works on the newer while the
+            // older finishes.
+            while in_flight.len() > 1 {
+                if !send_oldest(&mut in_flight) {
+                    return; // the scope waits for the queued tasks
                 }
-            },
-        )
-        .collect()
+            }
+        }
+        while !in_flight.is_empty() {
+            if !send_oldest(&mut in_flight) {
+                return;
+            }
+        }
+    });
+}
+
+/// Decode and match one record.
+fn match_record(
+    raw: RawRecord,
+    matcher: &Matcher<'_>,
+    opts: &ScanOptions,
+    fields: &crate::reader::Fields,
+    scratch: &mut Scratch,
+) -> Result<Outcome> {
+    let bytes = payload_len(&raw);
+    match (decode(raw, fields), opts.read_only) {
+        (Ok(doc), Some(floor)) => {
+            std::hint::black_box(floor.run(&doc.text, matcher.index().settings()));
+            Ok(Outcome::Scanned(doc, Vec::new(), bytes))
+        }
+        (Ok(doc), None) => matcher.find(&doc.text, scratch).map(|f| Outcome::Scanned(doc, f, bytes)),
+        (Err(r), _) => Ok(Outcome::Rejected(r, bytes)),
+    }
 }
 
 /// Give the outcomes of each batch to the sinks, in order, with the ends
