@@ -2,7 +2,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use exlibris_text::{fingerprint_text, FingerprintSettings};
@@ -53,6 +52,28 @@ pub struct BuildStats {
     pub filter_bytes: u64,
     /// Seconds the build took.
     pub seconds: f64,
+}
+
+/// A work's preparation task: sends its result, or `None` if it unwinds.
+struct Prepare {
+    i: usize,
+    tx: std::sync::mpsc::Sender<(usize, Option<std::result::Result<Prepared, RejectedWork>>)>,
+    sent: bool,
+}
+
+impl Prepare {
+    fn send(mut self, p: std::result::Result<Prepared, RejectedWork>) {
+        self.sent = true;
+        let _ = self.tx.send((self.i, Some(p)));
+    }
+}
+
+impl Drop for Prepare {
+    fn drop(&mut self) {
+        if !self.sent {
+            let _ = self.tx.send((self.i, None));
+        }
+    }
 }
 
 struct Prepared {
@@ -127,59 +148,54 @@ pub fn build_index(
     let mut rejected = catalog.rejected.clone();
     let done = AtomicU64::new(0);
 
-    // Works are prepared in parallel, in groups that fit the memory budget,
-    // and appended in catalog order so the index is the same whatever the
-    // thread count. A group is appended while the next one is prepared.
+    // Works are prepared in parallel, one pool task a work, and appended in
+    // catalog order (on this thread) as they come, so the index is the same
+    // whatever the thread count. Works in flight (queued, being prepared,
+    // or waiting for an earlier one) are held to an eighth of the budget;
+    // the pool never waits for a batch of works to finish.
     let sizes: Vec<u64> =
         catalog.entries.iter().map(|e| std::fs::metadata(&e.file).map_or(0, |m| m.len())).collect();
-    let budget = (opts.memory as u64 / 16).max(1 << 20);
-    let mut groups = Vec::new();
-    let mut start = 0;
-    while start < catalog.entries.len() {
-        let mut end = start;
-        let mut bytes = 0;
-        while end < catalog.entries.len() && (end == start || bytes + sizes[end] <= budget) {
-            bytes += sizes[end];
-            end += 1;
-        }
-        groups.push(start..end);
-        start = end;
-    }
-    let prepare_group = |range: std::ops::Range<usize>| -> Vec<_> {
-        catalog.entries[range.clone()]
-            .par_iter()
-            .zip(&sizes[range])
-            .map(|(e, &size)| {
-                let p = prepare(e, &opts.fingerprint, &bc);
-                progress(done.fetch_add(size, Ordering::Relaxed) + size);
-                p
-            })
-            .collect()
-    };
-    let mut append = |prepared: Vec<std::result::Result<Prepared, RejectedWork>>| -> Result<()> {
-        for p in prepared {
-            match p {
-                Ok(p) => {
-                    let id = works.len() as u32;
-                    table.push_work(id, &p.fps)?;
-                    texts.add(id, p.blocks)?;
-                    works.push(p.record);
-                }
-                Err(r) => rejected.push(r),
+    let in_flight_max = (opts.memory as u64 / 8).max(2 << 20);
+    let mut append = |p: std::result::Result<Prepared, RejectedWork>| -> Result<()> {
+        match p {
+            Ok(p) => {
+                let id = works.len() as u32;
+                table.push_work(id, &p.fps)?;
+                texts.add(id, p.blocks)?;
+                works.push(p.record);
             }
+            Err(r) => rejected.push(r),
         }
         Ok(())
     };
-    let mut pending = None;
-    for range in groups {
-        let (prepared, appended) =
-            rayon::join(|| prepare_group(range), || pending.take().map_or(Ok(()), &mut append));
-        appended?;
-        pending = Some(prepared);
-    }
-    if let Some(last) = pending {
-        append(last)?;
-    }
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Option<std::result::Result<Prepared, RejectedWork>>)>();
+    let (entries, bc, done, fp) = (&catalog.entries, &bc, &done, &opts.fingerprint);
+    rayon::in_place_scope_fifo(|scope| -> Result<()> {
+        let (mut queued, mut appended, mut in_flight) = (0, 0, 0u64);
+        let mut ready = std::collections::BTreeMap::new();
+        while appended < entries.len() {
+            while queued < entries.len() && (in_flight == 0 || in_flight + sizes[queued] <= in_flight_max) {
+                let (i, size) = (queued, sizes[queued]);
+                let task = Prepare { i, tx: tx.clone(), sent: false };
+                scope.spawn_fifo(move |_| {
+                    let p = prepare(&entries[i], fp, bc);
+                    progress(done.fetch_add(size, Ordering::Relaxed) + size);
+                    task.send(p);
+                });
+                in_flight += size;
+                queued += 1;
+            }
+            let (i, p) = rx.recv().expect("this thread holds a sender");
+            // A task that panicked sends nothing: the scope re-raises its panic.
+            ready.insert(i, p.ok_or_else(|| IndexError::Invalid("a work's preparation failed".into()))?);
+            while let Some(p) = ready.remove(&appended) {
+                append(p)?;
+                in_flight -= sizes[appended];
+                appended += 1;
+            }
+        }
+        Ok(())
+    })?;
     rejected.sort_by_key(|r| r.line);
     if works.is_empty() {
         return Err(IndexError::Invalid(format!(
