@@ -187,13 +187,13 @@ impl StoreFeed {
     /// findings of works of `index`.
     pub fn start(dir: &Path, index: &Index) -> Result<Self> {
         let mut w = StoreWriter::create(dir)?;
-        let ids: Vec<String> = index.works().iter().map(|w| w.meta.id.clone()).collect();
+        let ids: Vec<(String, u64)> = index.works().iter().map(|w| (w.meta.id.clone(), w.bytes)).collect();
         let (tx, rx) = sync_channel::<Vec<FindingRecord>>(Self::QUEUE);
         let thread = std::thread::Builder::new()
             .name("exlibris-store".into())
             .spawn(move || {
-                let works: HashMap<&str, u32> =
-                    ids.iter().enumerate().map(|(i, w)| (w.as_str(), i as u32)).collect();
+                let works: HashMap<&str, (u32, u64)> =
+                    ids.iter().enumerate().map(|(i, (w, b))| (w.as_str(), (i as u32, *b))).collect();
                 for recs in rx {
                     w.add_records(&recs, &works)?;
                 }
@@ -248,6 +248,8 @@ pub struct StoreWriter {
     path: PathBuf,
     sources: HashMap<String, i64>,
     in_batch: u64,
+    /// Documents per strip cell of each work with findings.
+    strips: HashMap<u32, Vec<u32>>,
 }
 
 impl StoreWriter {
@@ -262,7 +264,7 @@ impl StoreWriter {
         conn.execute_batch("PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF;").at(&tmp)?;
         conn.execute_batch(SCHEMA).at(&tmp)?;
         conn.execute_batch("BEGIN").at(&tmp)?;
-        Ok(StoreWriter { conn, tmp, path, sources: HashMap::new(), in_batch: 0 })
+        Ok(StoreWriter { conn, tmp, path, sources: HashMap::new(), in_batch: 0, strips: HashMap::new() })
     }
 
     fn source_id(&mut self, path: &str) -> Result<i64> {
@@ -361,8 +363,13 @@ impl StoreWriter {
     /// merge as after one uninterrupted scan.
     pub fn build(results: &Results) -> Result<PathBuf> {
         let mut w = StoreWriter::create(&results.dir)?;
-        let works: HashMap<&str, u32> =
-            results.works.works.iter().enumerate().map(|(i, w)| (w.work_id.as_str(), i as u32)).collect();
+        let works: HashMap<&str, (u32, u64)> = results
+            .works
+            .works
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.work_id.as_str(), (i as u32, w.bytes)))
+            .collect();
         let refused = |e: exlibris_scan::ScanError| StoreError::Refused {
             path: results.dir.clone(),
             reason: e.to_string(),
@@ -385,8 +392,9 @@ impl StoreWriter {
         w.finish(results)
     }
 
-    /// The findings of one document, from `findings.jsonl`.
-    fn add_records(&mut self, recs: &[FindingRecord], works: &HashMap<&str, u32>) -> Result<()> {
+    /// The findings of one document (`works`: index and bytes of each work
+    /// by id), and the strip cells of each work they cover.
+    fn add_records(&mut self, recs: &[FindingRecord], works: &HashMap<&str, (u32, u64)>) -> Result<()> {
         let first = &recs[0];
         let row = DocRow {
             doc_id: &first.doc_id,
@@ -403,8 +411,9 @@ impl StoreWriter {
             recs.len(),
             recs.iter().map(|f| Span { start: f.doc_start, end: f.doc_end }),
         )?;
+        let mut covered: Vec<(u32, u64, Vec<Span>)> = Vec::new();
         for f in recs {
-            let Some(&work) = works.get(f.work_id.as_str()) else {
+            let Some(&(work, bytes)) = works.get(f.work_id.as_str()) else {
                 return Err(StoreError::Refused {
                     path: self.tmp.clone(),
                     reason: format!("finding of unknown work {:?}", f.work_id),
@@ -412,6 +421,19 @@ impl StoreWriter {
             };
             let spans = [f.doc_start, f.doc_end, f.work_start, f.work_end];
             self.insert_finding(document, work, spans, f.words, f.score, &f.doc_excerpt, &f.work_excerpt)?;
+            let span = Span { start: f.work_start, end: f.work_end };
+            match covered.iter_mut().find(|c| c.0 == work) {
+                Some(c) => c.2.push(span),
+                None => covered.push((work, bytes, vec![span])),
+            }
+        }
+        // A strip cell counts the documents that cover part of it.
+        for (work, bytes, spans) in covered {
+            let counts = self.strips.entry(work).or_insert_with(|| vec![0; STRIP_CELLS]);
+            let cells = crate::strip(&exlibris_text::union_spans(spans), bytes, STRIP_CELLS);
+            for (count, v) in counts.iter_mut().zip(cells) {
+                *count += (v > 0.0) as u32;
+            }
         }
         self.batch(recs.len())
     }
@@ -455,7 +477,7 @@ impl StoreWriter {
             }
         }
         self.conn.execute_batch(INDEXES).at(&t)?;
-        self.write_strips(results)?;
+        self.write_strips()?;
         let run = &results.stats.run;
         let meta: [(&str, String); 5] = [
             ("schema_version", SCHEMA_VERSION.to_string()),
@@ -474,49 +496,12 @@ impl StoreWriter {
         Ok(self.path)
     }
 
-    /// Documents per strip cell for every work with findings.
-    fn write_strips(&mut self, results: &Results) -> Result<()> {
+    /// The strips counted as the findings were added.
+    fn write_strips(&mut self) -> Result<()> {
         let t = self.tmp.clone();
-        let mut counts: HashMap<u32, Vec<u32>> = HashMap::new();
-        {
-            let mut st = self
-                .conn
-                .prepare("SELECT work_idx, document, work_start, work_end FROM findings ORDER BY work_idx, document")
-                .at(&t)?;
-            let mut rows = st.query([]).at(&t)?;
-            let mut cur: Option<(u32, i64)> = None;
-            let mut spans = Vec::new();
-            let mut flush = |key: Option<(u32, i64)>, spans: &mut Vec<Span>| {
-                if let Some((w, _)) = key {
-                    let bytes = results.works.works.get(w as usize).map_or(0, |x| x.bytes);
-                    let c = counts.entry(w).or_insert_with(|| vec![0; STRIP_CELLS]);
-                    for (cell, v) in
-                        crate::strip(&exlibris_text::union_spans(std::mem::take(spans)), bytes, STRIP_CELLS)
-                            .iter()
-                            .enumerate()
-                    {
-                        if *v > 0.0 {
-                            c[cell] += 1;
-                        }
-                    }
-                }
-            };
-            while let Some(r) = rows.next().at(&t)? {
-                let key = (r.get::<_, u32>(0).at(&t)?, r.get::<_, i64>(1).at(&t)?);
-                if cur != Some(key) {
-                    flush(cur, &mut spans);
-                    cur = Some(key);
-                }
-                spans.push(Span {
-                    start: r.get::<_, i64>(2).at(&t)? as u64,
-                    end: r.get::<_, i64>(3).at(&t)? as u64,
-                });
-            }
-            flush(cur, &mut spans);
-        }
         let mut st = self.conn.prepare("UPDATE works SET strip = ?2 WHERE idx = ?1").at(&t)?;
-        for (w, c) in counts {
-            st.execute(params![w, serde_json::to_string(&c).expect("strip serialises")]).at(&t)?;
+        for (w, c) in &self.strips {
+            st.execute(params![w, serde_json::to_string(c).expect("strip serialises")]).at(&t)?;
         }
         Ok(())
     }
