@@ -54,6 +54,27 @@ pub struct BuildStats {
     pub seconds: f64,
 }
 
+/// The next message of `rx`. On a pool thread (a caller inside
+/// `ThreadPool::install`), the tasks that will send it may be queued behind
+/// this very thread, so it runs pending tasks while it waits instead of
+/// blocking (with one thread, blocking would wait for ever).
+fn recv_helping<T>(rx: &std::sync::mpsc::Receiver<T>) -> T {
+    loop {
+        if rayon::current_thread_index().is_none() {
+            return rx.recv().expect("this thread holds a sender");
+        }
+        match rx.try_recv() {
+            Ok(v) => return v,
+            Err(std::sync::mpsc::TryRecvError::Empty) => {
+                if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                    std::thread::yield_now();
+                }
+            }
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => unreachable!("this thread holds a sender"),
+        }
+    }
+}
+
 /// A work's preparation task: sends its result, or `None` if it unwinds.
 struct Prepare {
     i: usize,
@@ -185,7 +206,7 @@ pub fn build_index(
                 in_flight += size;
                 queued += 1;
             }
-            let (i, p) = rx.recv().expect("this thread holds a sender");
+            let (i, p) = recv_helping(&rx);
             // A task that panicked sends nothing: the scope re-raises its panic.
             ready.insert(i, p.ok_or_else(|| IndexError::Invalid("a work's preparation failed".into()))?);
             while let Some(p) = ready.remove(&appended) {

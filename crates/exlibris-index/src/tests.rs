@@ -125,6 +125,34 @@ fn a_corrupt_body_is_found_by_the_deferred_checks_too() {
 }
 
 #[test]
+fn a_build_inside_a_one_thread_pool_finishes_and_is_the_same() {
+    // The build queues works on the pool and waits for them; called from
+    // the pool's only thread it must run them itself, not wait for ever.
+    let dir = tempfile::tempdir().unwrap();
+    let texts: Vec<(String, String)> = (0..4).map(|i| (format!("w{i}"), sample_text(20 + i, 3000))).collect();
+    let refs: Vec<(&str, &str)> = texts.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let m = catalog(dir.path(), &refs);
+    let cat = Catalog::read(&m).unwrap();
+    let (plain, pooled) = (dir.path().join("plain"), dir.path().join("pooled"));
+    build_index(&cat, &plain, &BuildOptions::default(), &|_| {}).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (m2, out2) = (m.clone(), pooled.clone());
+    std::thread::spawn(move || {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let cat2 = Catalog::read(&m2).unwrap();
+        let built = pool.install(|| build_index(&cat2, &out2, &BuildOptions::default(), &|_| {}).map(|_| ()));
+        let _ = tx.send(built.is_ok());
+    });
+    assert_eq!(rx.recv_timeout(std::time::Duration::from_secs(120)), Ok(true), "the build did not finish");
+    let meta = |d: &std::path::Path| Index::open(d).unwrap().meta().components.clone();
+    let (a, b) = (meta(&plain), meta(&pooled));
+    assert_eq!(
+        (&a.fingerprints.checksum, &a.texts.checksum, &a.filter.checksum),
+        (&b.fingerprints.checksum, &b.texts.checksum, &b.filter.checksum)
+    );
+}
+
+#[test]
 fn foreign_output_directory_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let m = catalog(dir.path(), &[("a", "some words here")]);
