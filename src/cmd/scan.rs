@@ -8,8 +8,8 @@ use anyhow::Context;
 use exlibris_index::{Index, Verification};
 use exlibris_report::{StoreFeed, StoreWriter};
 use exlibris_scan::{
-    discover, scan, Fields, FindingRecord, Input, MatchOptions, Plan, Progress, ReadOptions, ResultsWriter,
-    RunInfo, ScanOptions, ScanStats, Sink, TaskInfo,
+    discover, scan, Fields, Input, MatchOptions, Plan, Progress, ReadOptions, ResultsWriter, RunInfo,
+    ScanOptions, ScanStats, Sink, TaskInfo,
 };
 
 /// Scan a corpus against an index.
@@ -256,7 +256,6 @@ impl Job<'_> {
             &'a mut ResultsWriter,
             &'b indicatif::ProgressBar,
             &'b Progress,
-            Option<&'b mut StoreFeed>,
             &'b Verification,
         );
         impl Sink for Report<'_, '_> {
@@ -267,11 +266,7 @@ impl Job<'_> {
                 i: &Index,
             ) -> exlibris_scan::Result<bool> {
                 self.1.set_position(self.2.bytes.load(Ordering::Relaxed));
-                let more = self.0.document(d, f, i)?;
-                if let Some(feed) = self.3.as_deref_mut() {
-                    feed.document(f.iter().map(|x| FindingRecord::new(d, x, i)).collect());
-                }
-                Ok(more)
+                self.0.document(d, f, i)
             }
             fn rejected(&mut self, r: &exlibris_scan::Rejection) -> exlibris_scan::Result<bool> {
                 self.1.suspend(|| eprintln!("exlibris: rejected {r}"));
@@ -283,13 +278,15 @@ impl Job<'_> {
                 s: &ScanStats,
             ) -> exlibris_scan::Result<bool> {
                 // No part is published from an index not verified.
-                self.4.wait()?;
+                self.3.wait()?;
                 self.0.input_done(input, s)
             }
         }
         let this_run = {
-            let mut sink = Report(&mut writer, &bar, &progress, feed.as_mut(), self.verified);
-            scan(index, &todo, opts, &mut [&mut sink as &mut dyn Sink], &progress)
+            let mut sink = Report(&mut writer, &bar, &progress, self.verified);
+            let mut sinks: Vec<&mut dyn Sink> = vec![&mut sink];
+            sinks.extend(feed.as_mut().map(|f| f as &mut dyn Sink));
+            scan(index, &todo, opts, &mut sinks, &progress)
                 .with_context(|| format!("scanning against {}", self.index_dir.display()))?
         };
         bar.finish_and_clear();

@@ -164,41 +164,43 @@ impl PendingChecks {
         self.0.iter().try_for_each(format::PendingCheck::run)
     }
 
-    /// Verify them on a thread of their own.
+    /// Verify them on a thread of their own (if none can be started,
+    /// waiting for it fails).
     pub fn spawn(self) -> Verification {
-        let thread = std::thread::Builder::new().name("exlibris-verify".into()).spawn(move || self.run());
-        Verification {
-            state: std::sync::Mutex::new(Some(thread.map_err(|e| e.to_string()))),
-            failed: Default::default(),
-        }
+        let state = match std::thread::Builder::new().name("exlibris-verify".into()).spawn(move || self.run())
+        {
+            Ok(thread) => Checking::Running(thread),
+            Err(e) => Checking::Done(Some(format!("cannot start the index verification: {e}"))),
+        };
+        Verification(std::sync::Mutex::new(state))
     }
 }
 
 /// The checksums of an index being verified in the background
 /// ([`PendingChecks::spawn`]).
-pub struct Verification {
-    state: std::sync::Mutex<Option<std::result::Result<std::thread::JoinHandle<Result<()>>, String>>>,
-    failed: std::sync::OnceLock<String>,
+pub struct Verification(std::sync::Mutex<Checking>);
+
+enum Checking {
+    Running(std::thread::JoinHandle<Result<()>>),
+    /// Ended: the error, if any, as a message.
+    Done(Option<String>),
 }
 
 impl Verification {
     /// Wait for the verification to end: `Ok` when every checksum matched.
     /// Later calls return at once, with the same outcome.
     pub fn wait(&self) -> Result<()> {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(thread) = state.take() {
-            let outcome = match thread {
-                Ok(t) => t.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                Err(e) => Err(IndexError::Invalid(format!("cannot start the index verification: {e}"))),
-            };
-            if let Err(e) = outcome {
-                let _ = self.failed.set(e.to_string());
-                return Err(e);
+        let mut state = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match std::mem::replace(&mut *state, Checking::Done(None)) {
+            Checking::Running(thread) => {
+                let outcome = thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                *state = Checking::Done(outcome.as_ref().err().map(ToString::to_string));
+                outcome
             }
-        }
-        match self.failed.get() {
-            Some(e) => Err(IndexError::Invalid(e.clone())),
-            None => Ok(()),
+            Checking::Done(failed) => {
+                *state = Checking::Done(failed.clone());
+                failed.map_or(Ok(()), |e| Err(IndexError::Invalid(e)))
+            }
         }
     }
 }

@@ -8,10 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use exlibris_index::{build_index, BuildOptions, Catalog, Index};
-use exlibris_scan::{
-    discover, scan, Document, Finding, FindingRecord, Input, Progress, Rejection, Results, ResultsWriter,
-    RunInfo, ScanOptions, ScanStats, Sink,
-};
+use exlibris_scan::{discover, scan, Progress, Results, ResultsWriter, RunInfo, ScanOptions, Sink};
 
 use crate::store::StoreFeed;
 
@@ -205,22 +202,9 @@ pub fn scan_into(index_dir: &Path, inputs: &[PathBuf], results: &Path) {
     let mut writer = ResultsWriter::create(results, &index, &inputs, &opts).expect("results writer");
     let todo = writer.todo().to_vec();
     // The store written while the scan runs, from its findings.
-    struct Feeding<'a>(&'a mut ResultsWriter, &'a mut StoreFeed);
-    impl Sink for Feeding<'_> {
-        fn document(&mut self, d: &Document, f: &[Finding], i: &Index) -> exlibris_scan::Result<bool> {
-            self.1.document(f.iter().map(|x| FindingRecord::new(d, x, i)).collect());
-            self.0.document(d, f, i)
-        }
-        fn rejected(&mut self, r: &Rejection) -> exlibris_scan::Result<bool> {
-            self.0.rejected(r)
-        }
-        fn input_done(&mut self, input: &Input, s: &ScanStats) -> exlibris_scan::Result<bool> {
-            self.0.input_done(input, s)
-        }
-    }
     let mut feed = StoreFeed::start(results, &index).expect("store feed");
-    let mut sink = Feeding(&mut writer, &mut feed);
-    scan(&index, &todo, &opts, &mut [&mut sink as &mut dyn Sink], &Progress::default()).expect("scan");
+    scan(&index, &todo, &opts, &mut [&mut writer as &mut dyn Sink, &mut feed], &Progress::default())
+        .expect("scan");
     let run = RunInfo {
         exlibris_version: "test".into(),
         index_id: index.meta().index_id.clone(),

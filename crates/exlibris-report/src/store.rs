@@ -40,7 +40,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
 
 use exlibris_index::{Index, TextRegion};
-use exlibris_scan::{Finding, FindingRecord, Results};
+use exlibris_scan::{Document, Finding, FindingRecord, Results, Sink};
 use exlibris_text::{truncate_at_char, Span};
 
 /// File name of the store in a results directory.
@@ -165,9 +165,10 @@ struct DocRow<'a> {
     bytes: u64,
 }
 
-/// Builds the store while a scan runs, on a thread of its own: the scan's
-/// sink hands it each document's finding records (the records its results
-/// get, in the same order), and [`StoreFeed::finish`] completes the store
+/// Builds the store while a scan runs, on a thread of its own: as one of
+/// the scan's sinks it hands each document's finding records (the records
+/// its results get, in the same order) to that thread, and
+/// [`StoreFeed::finish`] completes the store
 /// from the published results. The store is the one [`StoreWriter::build`]
 /// writes from those results (a test compares them), without reading
 /// `findings.jsonl` back after the scan.
@@ -203,17 +204,6 @@ impl StoreFeed {
         Ok(StoreFeed { tx: Some(tx), thread: Some(thread) })
     }
 
-    /// The findings of one document (in the order the results get them).
-    /// Never fails: if the store's thread stopped on an error,
-    /// [`StoreFeed::finish`] returns it.
-    pub fn document(&mut self, records: Vec<FindingRecord>) {
-        if let (false, Some(tx)) = (records.is_empty(), &self.tx) {
-            if tx.send(records).is_err() {
-                self.tx = None; // the thread ended: its error comes out of finish
-            }
-        }
-    }
-
     /// Complete the store from the published results of the scan that fed
     /// it, and rename it into place.
     pub fn finish(mut self, results: &Results) -> Result<PathBuf> {
@@ -224,6 +214,27 @@ impl StoreFeed {
         self.tx = None;
         let thread = self.thread.take().expect("joined once");
         thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+}
+
+/// The feed is one of the scan's sinks, beside the results' own: it gets
+/// the same documents in the same order.
+impl Sink for StoreFeed {
+    /// Never fails: if the store's thread stopped on an error,
+    /// [`StoreFeed::finish`] returns it.
+    fn document(
+        &mut self,
+        doc: &Document,
+        findings: &[Finding],
+        index: &Index,
+    ) -> exlibris_scan::Result<bool> {
+        if let (false, Some(tx)) = (findings.is_empty(), &self.tx) {
+            let records = findings.iter().map(|f| FindingRecord::new(doc, f, index)).collect();
+            if tx.send(records).is_err() {
+                self.tx = None; // the thread ended: its error comes out of finish
+            }
+        }
+        Ok(true)
     }
 }
 

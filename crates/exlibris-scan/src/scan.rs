@@ -5,7 +5,7 @@
 //! thread hands each outcome to the sinks in input order, and says where
 //! each input ends, while the pool goes on with the next batch. Results are
 //! therefore identical whatever the thread count, and memory is bounded by
-//! the batches in flight (two read ahead, one being matched, one matched and
+//! the batches in flight (two read ahead, two being matched, one matched and
 //! waiting, one at the sinks) plus the index.
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::sync_channel;
@@ -218,10 +218,10 @@ fn consume(
     finished
 }
 
-/// Scratch space kept for the whole scan. Rayon asks for a new one for
-/// every job a batch is split into; a lease hands out one kept from earlier
-/// jobs, so a decompression context (which digests the index's dictionary
-/// when it is made) and its cache of text blocks live as long as the scan.
+/// Scratch space kept for the whole scan: each record's task leases one
+/// kept from earlier tasks, so a decompression context (which digests the
+/// index's dictionary when it is made) and its cache of text blocks live as
+/// long as the scan.
 #[derive(Default)]
 struct ScratchPool(std::sync::Mutex<Vec<Scratch>>);
 
@@ -245,28 +245,37 @@ impl Drop for Lease<'_> {
     }
 }
 
-/// A batch being matched: a slot for each record's outcome, filled by the
-/// pool's tasks, and the count of records still to match.
-struct InFlight {
-    slots: Vec<std::sync::Mutex<Option<Result<Outcome>>>>,
-    left: std::sync::atomic::AtomicUsize,
+/// A record's task: sends its outcome, or `None` if it unwinds (the batch
+/// thread then finds the record unmatched instead of waiting for ever).
+struct Reply {
+    batch: u64,
+    record: usize,
+    tx: std::sync::mpsc::Sender<(u64, usize, Option<Result<Outcome>>)>,
+    sent: bool,
 }
 
-/// A record's task ending, also by a panic (the batch thread then finds
-/// its slot empty instead of waiting for ever): the last of a batch says
-/// the batch is done.
-struct Done {
-    flight: Arc<InFlight>,
-    seq: u64,
-    tx: std::sync::mpsc::Sender<u64>,
+impl Reply {
+    fn send(mut self, outcome: Result<Outcome>) {
+        self.sent = true;
+        let _ = self.tx.send((self.batch, self.record, Some(outcome)));
+    }
 }
 
-impl Drop for Done {
+impl Drop for Reply {
     fn drop(&mut self) {
-        if self.flight.left.fetch_sub(1, Ordering::AcqRel) == 1 {
-            let _ = self.tx.send(self.seq);
+        if !self.sent {
+            let _ = self.tx.send((self.batch, self.record, None));
         }
     }
+}
+
+/// A batch on the pool: its records' outcomes as they come, how many are
+/// still to come, and where inputs end among them.
+struct InFlight {
+    seq: u64,
+    outcomes: Vec<Option<Result<Outcome>>>,
+    left: usize,
+    ends: Vec<(usize, usize)>,
 }
 
 /// Match batches on the pool, one task a record, and send each batch's
@@ -282,51 +291,41 @@ fn match_batches(
     fields: &crate::reader::Fields,
 ) {
     let pool = ScratchPool::default();
-    let (done_tx, done_rx) = std::sync::mpsc::channel::<u64>();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
     rayon::in_place_scope_fifo(|scope| {
-        type Queue = std::collections::VecDeque<(u64, Arc<InFlight>, Vec<(usize, usize)>)>;
-        let mut in_flight = Queue::new();
-        let mut done = std::collections::HashSet::new();
-        let mut seq = 0u64;
+        let mut in_flight = std::collections::VecDeque::<InFlight>::new();
         // Wait for the oldest batch and send it on; false once the sinks stopped.
-        let mut send_oldest = |in_flight: &mut Queue| -> bool {
-            let Some((n, _, _)) = in_flight.front() else { return true };
-            while !done.remove(n) {
-                done.insert(done_rx.recv().expect("a task of the batch is pending"));
+        let send_oldest = |in_flight: &mut std::collections::VecDeque<InFlight>| -> bool {
+            while in_flight.front().is_some_and(|b| b.left > 0) {
+                let (seq, i, outcome) = done_rx.recv().expect("this thread holds a sender");
+                let b = in_flight.iter_mut().find(|b| b.seq == seq).expect("a batch in flight");
+                b.outcomes[i] = outcome;
+                b.left -= 1;
             }
-            let (_, batch, ends) = in_flight.pop_front().expect("a batch in flight");
-            let outcomes = batch
-                .slots
-                .iter()
-                .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).take().expect("matched"))
-                .collect();
-            otx.send((outcomes, ends)).is_ok()
+            let Some(b) = in_flight.pop_front() else { return true };
+            let outcomes = b.outcomes.into_iter().map(|o| o.expect("every record matched")).collect();
+            otx.send((outcomes, b.ends)).is_ok()
         };
-        for batch in rx {
+        for (seq, batch) in rx.into_iter().enumerate() {
+            let seq = seq as u64;
             let n = batch.records.len();
-            let flight = Arc::new(InFlight {
-                slots: (0..n).map(|_| std::sync::Mutex::new(None)).collect(),
-                left: std::sync::atomic::AtomicUsize::new(n),
-            });
-            if n == 0 {
-                let _ = done_tx.send(seq); // only ends of inputs
-            }
-            for (i, raw) in batch.records.into_iter().enumerate() {
-                let task = Done { flight: Arc::clone(&flight), seq, tx: done_tx.clone() };
+            for (record, raw) in batch.records.into_iter().enumerate() {
+                let reply = Reply { batch: seq, record, tx: done_tx.clone(), sent: false };
                 let pool = &pool;
                 scope.spawn_fifo(move |_| {
-                    let outcome = match_record(raw, matcher, opts, fields, &mut pool.lease().scratch);
-                    *task.flight.slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
+                    reply.send(match_record(raw, matcher, opts, fields, &mut pool.lease().scratch));
                 });
             }
-            in_flight.push_back((seq, flight, batch.ends));
-            seq += 1;
+            in_flight.push_back(InFlight {
+                seq,
+                outcomes: (0..n).map(|_| None).collect(),
+                left: n,
+                ends: batch.ends,
+            });
             // Two batches in flight: the pool works on the newer while the
             // older finishes.
-            while in_flight.len() > 1 {
-                if !send_oldest(&mut in_flight) {
-                    return; // the scope waits for the queued tasks
-                }
+            if in_flight.len() > 1 && !send_oldest(&mut in_flight) {
+                return; // the sinks stopped; the scope waits for the queued tasks
             }
         }
         while !in_flight.is_empty() {
