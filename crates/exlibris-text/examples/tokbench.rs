@@ -12,9 +12,13 @@ fn main() {
         let t = Instant::now();
         let (mut n, mut x) = (0u64, 0u64);
         let mut tok = Tokenizer::hashing(&text);
-        while let Some(w) = tok.next_token() {
-            n += 1;
-            x ^= w.hash;
+        loop {
+            let batch = tok.next_tokens();
+            if batch.is_empty() {
+                break;
+            }
+            n += batch.len() as u64;
+            x = batch.iter().fold(x, |x, w| x ^ w.hash);
         }
         let tok_s = t.elapsed().as_secs_f64();
         let t = Instant::now();

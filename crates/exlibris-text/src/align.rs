@@ -40,11 +40,17 @@ impl Region {
         let mut t = Tokenizer::hashing_at(text, start_byte);
         let mut i = start_token;
         while i < until_token {
-            let Some(tok) = t.next_token() else { break };
-            if i >= from_token {
-                self.tokens.push(tok);
+            let batch = t.next_tokens();
+            if batch.is_empty() {
+                break;
             }
-            i += 1;
+            // Tokens `i..i + batch.len()`: keep those in `from..until`.
+            let skip = from_token.saturating_sub(i) as usize;
+            let take = (until_token - i) as usize;
+            if skip < take.min(batch.len()) {
+                self.tokens.extend_from_slice(&batch[skip..take.min(batch.len())]);
+            }
+            i = i.saturating_add(batch.len() as u32);
         }
     }
 

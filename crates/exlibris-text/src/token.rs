@@ -60,9 +60,18 @@ pub struct Tokenizer<'a> {
     keep: bool,
     norm: String,
     scratch: String,
-    /// Word-character masks of 64 bytes of the text (the fast path).
-    win: Window,
+    /// Where the fast path's next search begins (`pos` is the end of the
+    /// token last returned).
+    scan: usize,
+    /// Plain ASCII words found by the fast path in one window, not yet
+    /// returned: `ready[head..len]`.
+    ready: [Token; READY],
+    head: usize,
+    len: usize,
 }
+
+/// Most words in 64 bytes: each needs a byte of its own and one between.
+const READY: usize = 32;
 
 /// ASCII letters and digits.
 static ALNUM: [bool; 256] = {
@@ -75,29 +84,24 @@ static ALNUM: [bool; 256] = {
     t
 };
 
-/// Longest word the fast path reads from one window (longer ones may be
-/// re-read from a window starting at them).
-const FAST_WORD: usize = 24;
-
-/// Bit masks of 64 bytes of a text from `base`: bit `i` of `alnum` is set
-/// when byte `base + i` is an ASCII letter or digit, of `stop` when it is
-/// that or a byte of a non-ASCII character. Bytes past the end of the text
-/// read as spaces.
+/// Bit masks of 64 bytes of a text: bit `i` stands for byte `base + i`.
+/// Bytes past the end of the text read as spaces.
 #[derive(Clone, Copy, Debug)]
 struct Window {
-    base: usize,
+    /// ASCII letters and digits.
     alnum: u64,
-    stop: u64,
+    /// Bytes of non-ASCII characters (>= 0x80).
+    high: u64,
+    /// Bytes that may join a word to what follows when right after it:
+    /// non-ASCII, an apostrophe or a hyphen ([`joins_after`] decides).
+    may_join: u64,
 }
 
 impl Window {
-    /// No window: the first lookup computes one.
-    const NONE: Window = Window { base: usize::MAX, alnum: 0, stop: 0 };
-
     #[inline]
     fn at(bytes: &[u8], base: usize) -> Window {
         let rest = &bytes[base..];
-        let (alnum, high) = match rest.get(..64) {
+        let (alnum, high, marks) = match rest.get(..64) {
             Some(b) => masks(b.try_into().expect("64 bytes")),
             None => {
                 let mut buf = [b' '; 64];
@@ -105,21 +109,36 @@ impl Window {
                 masks(&buf)
             }
         };
-        Window { base, alnum, stop: alnum | high }
+        Window { alnum, high, may_join: high | marks }
     }
 }
 
-/// `(ASCII letters and digits, bytes >= 0x80)` of 64 bytes, as bit masks.
+/// Whether the byte at `end`, right after an ASCII word, joins it to what
+/// follows (so the scalar path must read it): a non-ASCII character, an
+/// apostrophe before a word character, a hyphen before a line break.
+#[inline]
+fn joins_after(bytes: &[u8], end: usize) -> bool {
+    match bytes.get(end) {
+        None => false,
+        Some(&b) if b >= 0x80 => true,
+        Some(b'\'') => bytes.get(end + 1).is_some_and(|&c| c >= 0x80 || ALNUM[c as usize]),
+        Some(b'-') => matches!(bytes.get(end + 1), Some(b' ' | b'\t' | b'\r' | b'\n')),
+        Some(_) => false,
+    }
+}
+
+/// `(ASCII letters and digits, bytes >= 0x80, apostrophes and hyphens)` of
+/// 64 bytes, as bit masks.
 #[cfg(target_arch = "x86_64")]
 #[inline]
-fn masks(b: &[u8; 64]) -> (u64, u64) {
+fn masks(b: &[u8; 64]) -> (u64, u64, u64) {
     use std::arch::x86_64::*;
-    let (mut alnum, mut high) = (0u64, 0u64);
+    let (mut alnum, mut high, mut marks) = (0u64, 0u64, 0u64);
     for (i, chunk) in b.chunks_exact(16).enumerate() {
         // SAFETY: SSE2 is part of the x86_64 baseline, so these intrinsics
         // are always available; `chunk` is 16 readable bytes and the load is
         // unaligned.
-        let (a, h) = unsafe {
+        let (a, h, q) = unsafe {
             let v = _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>());
             // Unsigned range checks as signed compares after a shift by
             // 0x80: letters are `b | 0x20` in 'a'..='z', digits `b` in
@@ -131,24 +150,31 @@ fn masks(b: &[u8; 64]) -> (u64, u64) {
             );
             let d =
                 _mm_cmplt_epi8(_mm_sub_epi8(v, _mm_set1_epi8((b'0' ^ 0x80) as i8)), _mm_set1_epi8(-128 + 10));
-            (_mm_movemask_epi8(_mm_or_si128(l, d)), _mm_movemask_epi8(v))
+            let q = _mm_or_si128(
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\'' as i8)),
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(b'-' as i8)),
+            );
+            (_mm_movemask_epi8(_mm_or_si128(l, d)), _mm_movemask_epi8(v), _mm_movemask_epi8(q))
         };
         alnum |= (a as u16 as u64) << (16 * i);
         high |= (h as u16 as u64) << (16 * i);
+        marks |= (q as u16 as u64) << (16 * i);
     }
-    (alnum, high)
+    (alnum, high, marks)
 }
 
-/// `(ASCII letters and digits, bytes >= 0x80)` of 64 bytes, as bit masks.
+/// `(ASCII letters and digits, bytes >= 0x80, apostrophes and hyphens)` of
+/// 64 bytes, as bit masks.
 #[cfg(not(target_arch = "x86_64"))]
 #[inline]
-fn masks(b: &[u8; 64]) -> (u64, u64) {
-    let (mut alnum, mut high) = (0u64, 0u64);
+fn masks(b: &[u8; 64]) -> (u64, u64, u64) {
+    let (mut alnum, mut high, mut marks) = (0u64, 0u64, 0u64);
     for (i, &c) in b.iter().enumerate() {
         alnum |= (ALNUM[c as usize] as u64) << i;
         high |= ((c >> 7) as u64) << i;
+        marks |= (matches!(c, b'\'' | b'-') as u64) << i;
     }
-    (alnum, high)
+    (alnum, high, marks)
 }
 
 const WORD_SEED: u64 = 0x243f_6a88_85a3_08d3;
@@ -170,7 +196,10 @@ impl<'a> Tokenizer<'a> {
             keep: true,
             norm: String::with_capacity(32),
             scratch: String::new(),
-            win: Window::NONE,
+            scan: pos,
+            ready: [Token { start: 0, end: 0, hash: 0 }; READY],
+            head: 0,
+            len: 0,
         }
     }
 
@@ -198,61 +227,104 @@ impl<'a> Tokenizer<'a> {
 
     /// The next token, or `None` at the end of the text.
     ///
-    /// The fast path reads word boundaries from bit masks of 64 bytes at a
-    /// time and hashes a plain ASCII word 8 bytes at a time; anything else
-    /// (a character that is not ASCII, an apostrophe or a hyphen that may
-    /// join, a very long word) goes through [`Self::next_token_scalar`],
+    /// The fast path reads the plain ASCII words of 64 bytes at a time from
+    /// bit masks and hashes each 8 bytes at a time; anything else (a
+    /// character that is not ASCII, an apostrophe or a hyphen that may join,
+    /// a word of 64 bytes or more) goes through [`Self::next_token_scalar`],
     /// which is the definition. Both give the same tokens.
     #[inline]
     pub fn next_token(&mut self) -> Option<Token> {
-        let bytes = self.text.as_bytes();
-        let n = bytes.len();
-        let mut pos = self.pos;
-        // The next ASCII letter or digit, or byte of a non-ASCII character.
-        let s = loop {
-            if pos >= n {
-                self.pos = n;
-                return None;
-            }
-            if pos < self.win.base || pos - self.win.base >= 64 {
-                self.win = Window::at(bytes, pos);
-            }
-            let m = self.win.stop >> (pos - self.win.base);
-            if m != 0 {
-                break pos + m.trailing_zeros() as usize;
-            }
-            pos = self.win.base + 64;
-        };
-        if (self.win.alnum >> (s - self.win.base)) & 1 == 0 {
-            self.pos = s;
-            return self.next_token_scalar();
+        if self.head == self.len && !self.refill() {
+            self.pos = self.scan;
+            let t = self.next_token_scalar();
+            self.scan = self.pos;
+            return t;
         }
-        if s - self.win.base > 64 - FAST_WORD {
-            self.win = Window::at(bytes, s);
-        }
-        let off = s - self.win.base;
-        let run = !self.win.alnum >> off;
-        let len = if run == 0 { 64 - off } else { (run.trailing_zeros() as usize).min(64 - off) };
-        let e = s + len;
-        let joins = match bytes.get(e) {
-            None => false,
-            Some(_) if off + len >= 64 => true, // a long word: the scalar path
-            Some(&b) if b >= 0x80 => true,
-            Some(b'\'') => bytes.get(e + 1).is_some_and(|&c| c >= 0x80 || ALNUM[c as usize]),
-            Some(b'-') => matches!(bytes.get(e + 1), Some(b' ' | b'\t' | b'\r' | b'\n')),
-            Some(_) => false,
-        };
-        if joins {
-            self.pos = s;
-            return self.next_token_scalar();
-        }
-        let word = &bytes[s..e];
+        let t = self.ready[self.head % READY];
+        self.head += 1;
         if self.keep {
             self.norm.clear();
-            self.norm.extend(word.iter().map(|&b| (b | 0x20) as char));
+            self.norm.extend(self.text.as_bytes()[t.start..t.end].iter().map(|&b| (b | 0x20) as char));
         }
-        self.pos = e;
-        Some(Token { start: s, end: e, hash: hash_ascii_word(bytes, s, e) })
+        self.pos = t.end;
+        Some(t)
+    }
+
+    /// The next tokens, in order: at least one, or none at the end of the
+    /// text. The same tokens as [`Self::next_token`] gives one at a time,
+    /// without the cost of a call a token; [`Self::normalized`] is not kept
+    /// for them.
+    #[inline]
+    pub fn next_tokens(&mut self) -> &[Token] {
+        if self.head == self.len && !self.refill() {
+            self.pos = self.scan;
+            let Some(t) = self.next_token_scalar() else { return &[] };
+            self.scan = self.pos;
+            self.ready[0] = t;
+            (self.head, self.len) = (0, 1);
+        }
+        let (head, len) = (self.head, self.len);
+        self.head = len;
+        self.pos = self.ready[(len - 1) % READY].end;
+        &self.ready[head..len]
+    }
+
+    /// Queue the plain ASCII words of the window from `scan`: every word
+    /// start is a set bit of the masks, its end the next clear bit of the
+    /// letters. Stops before the first word the fast path cannot take;
+    /// false when there is none before it (or the text ended), and the
+    /// scalar path goes on from `scan`.
+    fn refill(&mut self) -> bool {
+        let bytes = self.text.as_bytes();
+        let n = bytes.len();
+        let ready = &mut self.ready;
+        let (mut scan, mut len) = (self.scan, 0);
+        let found = 'text: loop {
+            if scan >= n {
+                break false;
+            }
+            let base = scan;
+            let w = Window::at(bytes, base);
+            // Candidate starts: letters, digits and bytes of non-ASCII
+            // characters (which may be word characters).
+            let mut m = w.alnum | w.high;
+            loop {
+                if m == 0 {
+                    scan = base + 64;
+                    break;
+                }
+                let s = m.trailing_zeros() as usize;
+                let run = !w.alnum >> s;
+                if (w.high >> s) & 1 == 1 || run == 0 {
+                    scan = base + s;
+                    if s == 0 || run != 0 {
+                        // Not ASCII, or a word of 64 bytes or more.
+                        break 'text len > 0;
+                    }
+                    // The word runs past the window: read on from its start.
+                    break;
+                }
+                let e = s + run.trailing_zeros() as usize;
+                let (start, end) = (base + s, base + e);
+                if (w.may_join >> e) & 1 == 1 && joins_after(bytes, end) {
+                    scan = start;
+                    break 'text len > 0;
+                }
+                // `len` < READY: a window holds at most READY words, and
+                // the mask keeps the index in bounds without a check.
+                ready[len % READY] = Token { start, end, hash: hash_ascii_word(bytes, start, end) };
+                len += 1;
+                // The word's bytes are letters: the next start is after it.
+                m &= !0u64 << e;
+            }
+            if len > 0 {
+                break true;
+            }
+        };
+        self.scan = scan;
+        self.head = 0;
+        self.len = len;
+        found
     }
 
     /// The next token, one byte at a time: the definition of a token.
@@ -501,7 +573,8 @@ fn hash_ascii_word(bytes: &[u8], start: usize, end: usize) -> u64 {
     let len = end - start;
     match bytes.get(start..start + 8) {
         Some(b) if len <= 8 => {
-            let keep = if len == 8 { u64::MAX } else { (1u64 << (8 * len)) - 1 };
+            // Words are never empty: a shift of 0 to 56 bits.
+            let keep = u64::MAX >> (64 - 8 * len);
             let c = u64::from_le_bytes(b.try_into().expect("8 bytes")) & keep;
             mix_chunk(WORD_SEED ^ len as u64, c | (LOWER & keep))
         }
@@ -701,8 +774,49 @@ mod tests {
         ) {
             let text: String = parts.concat();
             let (fast, slow) = both_paths(&text);
-            proptest::prop_assert_eq!(fast, slow);
+            proptest::prop_assert_eq!(&fast, &slow);
+            let batched: Vec<Token> = batches(&text, 0);
+            proptest::prop_assert_eq!(batched, fast.iter().map(|(t, _)| *t).collect::<Vec<_>>());
         }
+
+        #[test]
+        fn batches_and_single_tokens_agree_from_any_token(
+            words in proptest::collection::vec("[a-z]{1,70}", 1..120),
+            seps in proptest::collection::vec(proptest::sample::select(vec![" ", "  ", "\n", ", ", "’", "-\n", "é "]), 120),
+            from in 0usize..120,
+        ) {
+            let text: String = words.iter().zip(&seps).flat_map(|(w, s)| [w.as_str(), s]).collect();
+            let mut one = Vec::new();
+            let mut t = Tokenizer::hashing(&text);
+            while let Some(tok) = t.next_token() {
+                one.push(tok);
+            }
+            let from = from.min(one.len() - 1);
+            proptest::prop_assert_eq!(batches(&text, one[from].start), one[from..].to_vec());
+            // Mixed: one token, then batches.
+            let mut t = Tokenizer::hashing(&text);
+            let mut mixed: Vec<Token> = t.next_token().into_iter().collect();
+            loop {
+                let b = t.next_tokens();
+                if b.is_empty() { break; }
+                mixed.extend_from_slice(b);
+            }
+            proptest::prop_assert_eq!(mixed, one);
+        }
+    }
+
+    /// All tokens from byte `at` through [`Tokenizer::next_tokens`].
+    fn batches(text: &str, at: usize) -> Vec<Token> {
+        let mut t = Tokenizer::hashing_at(text, at);
+        let mut out = Vec::new();
+        loop {
+            let b = t.next_tokens();
+            if b.is_empty() {
+                break;
+            }
+            out.extend_from_slice(b);
+        }
+        out
     }
 
     #[test]

@@ -210,41 +210,47 @@ pub fn fingerprint_text(
     // The current window's rightmost minimum, and the last one selected.
     let mut min = 0usize;
     let mut last = usize::MAX;
-    while let Some(t) = tok.next_token() {
-        on_token(n as u32, t.start);
-        if n >= k {
-            rolling = rolling.wrapping_sub(word_hash[(n - k) % WORDS].wrapping_mul(top));
+    loop {
+        let batch = tok.next_tokens();
+        if batch.is_empty() {
+            break;
         }
-        rolling = rolling.wrapping_mul(BASE).wrapping_add(t.hash);
-        word_hash[n % WORDS] = t.hash;
-        word_start[n % WORDS] = t.start;
-        n += 1;
-        if n < k {
-            continue;
-        }
-        // Shingle `i` starts at token `i`.
-        let i = n - k;
-        sh_hash[i % SHINGLES] = rolling;
-        sh_byte[i % SHINGLES] = word_start[i % WORDS];
-        if i == 0 || rolling <= sh_hash[min % SHINGLES] {
-            // Not above any shingle of the window: the rightmost minimum.
-            min = i;
-        } else if min + w <= i {
-            // The minimum left the window: find the window's again.
-            // Selects without branches (a compare is a coin toss).
-            let lo = i + 1 - w;
-            let mut best = sh_hash[lo % SHINGLES];
-            min = lo;
-            for j in lo + 1..=i {
-                let h = sh_hash[j % SHINGLES];
-                let right = h <= best;
-                best = if right { h } else { best };
-                min = if right { j } else { min };
+        for &t in batch {
+            on_token(n as u32, t.start);
+            if n >= k {
+                rolling = rolling.wrapping_sub(word_hash[(n - k) % WORDS].wrapping_mul(top));
             }
-        }
-        if i + 1 >= w && min != last {
-            last = min;
-            on_fp(emit(min, &sh_hash, &sh_byte));
+            rolling = rolling.wrapping_mul(BASE).wrapping_add(t.hash);
+            word_hash[n % WORDS] = t.hash;
+            word_start[n % WORDS] = t.start;
+            n += 1;
+            if n < k {
+                continue;
+            }
+            // Shingle `i` starts at token `i`.
+            let i = n - k;
+            sh_hash[i % SHINGLES] = rolling;
+            sh_byte[i % SHINGLES] = word_start[i % WORDS];
+            if i == 0 || rolling <= sh_hash[min % SHINGLES] {
+                // Not above any shingle of the window: the rightmost minimum.
+                min = i;
+            } else if min + w <= i {
+                // The minimum left the window: find the window's again.
+                // Selects without branches (a compare is a coin toss).
+                let lo = i + 1 - w;
+                let mut best = sh_hash[lo % SHINGLES];
+                min = lo;
+                for j in lo + 1..=i {
+                    let h = sh_hash[j % SHINGLES];
+                    let right = h <= best;
+                    best = if right { h } else { best };
+                    min = if right { j } else { min };
+                }
+            }
+            if i + 1 >= w && min != last {
+                last = min;
+                on_fp(emit(min, &sh_hash, &sh_byte));
+            }
         }
     }
     // A text shorter than one window yields its minimum.
