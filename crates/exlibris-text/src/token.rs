@@ -571,15 +571,28 @@ fn mix_chunk(h: u64, c: u64) -> u64 {
 fn hash_ascii_word(bytes: &[u8], start: usize, end: usize) -> u64 {
     const LOWER: u64 = 0x2020_2020_2020_2020;
     let len = end - start;
-    match bytes.get(start..start + 8) {
+    let chunks = len.div_ceil(8);
+    match bytes.get(start..start + 8 * chunks) {
         Some(b) if len <= 8 => {
             // Words are never empty: a shift of 0 to 56 bits.
             let keep = u64::MAX >> (64 - 8 * len);
             let c = u64::from_le_bytes(b.try_into().expect("8 bytes")) & keep;
             mix_chunk(WORD_SEED ^ len as u64, c | (LOWER & keep))
         }
-        _ => {
-            // Longer words, and words at the very end of the text.
+        Some(b) => {
+            // Longer words: whole chunks read in place, the last one masked
+            // to the word (what `hash_word`'s zero padding gives).
+            let mut h = WORD_SEED ^ len as u64;
+            let (body, last) = b.split_at(8 * (chunks - 1));
+            for c in body.chunks_exact(8) {
+                h = mix_chunk(h, u64::from_le_bytes(c.try_into().expect("8 bytes")) | LOWER);
+            }
+            let keep = u64::MAX >> (64 - 8 * (len - 8 * (chunks - 1)));
+            let c = u64::from_le_bytes(last.try_into().expect("8 bytes")) & keep;
+            mix_chunk(h, c | (LOWER & keep))
+        }
+        None => {
+            // Words at the very end of the text.
             let lower = |b: &u8| b | 0x20;
             let word = &bytes[start..end];
             let mut buf = [0u8; 64];
@@ -686,6 +699,25 @@ mod tests {
         assert_eq!(fast, full.iter().map(|(t, _)| *t).collect::<Vec<_>>());
         for (tok, norm) in &full {
             assert_eq!(tok.hash, hash_word(norm.as_bytes()), "{norm}");
+        }
+    }
+
+    #[test]
+    fn ascii_words_hash_in_place_as_their_normalised_form() {
+        let text: String =
+            (0..200).map(|i| if i % 3 == 0 { 'Q' } else { (b'a' + (i % 26) as u8) as char }).collect();
+        let b = text.as_bytes();
+        for len in 1..=70 {
+            // Away from the end (chunks read in place) and up to the very
+            // end (the copy).
+            for start in [0, 5, b.len() - len] {
+                let lower = text[start..start + len].to_ascii_lowercase();
+                assert_eq!(
+                    hash_ascii_word(b, start, start + len),
+                    hash_word(lower.as_bytes()),
+                    "{start}+{len}"
+                );
+            }
         }
     }
 
