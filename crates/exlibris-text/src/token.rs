@@ -312,6 +312,7 @@ impl<'a> Tokenizer<'a> {
                 }
                 // `len` < READY: a window holds at most READY words, and
                 // the mask keeps the index in bounds without a check.
+                debug_assert!(len < READY);
                 ready[len % READY] = Token { start, end, hash: hash_ascii_word(bytes, start, end) };
                 len += 1;
                 // The word's bytes are letters: the next start is after it.
@@ -834,6 +835,17 @@ mod tests {
                 mixed.extend_from_slice(b);
             }
             proptest::prop_assert_eq!(mixed, one);
+        }
+    }
+
+    #[test]
+    fn a_window_of_one_letter_words_fills_the_queue() {
+        // 32 words a window, at every alignment: the queue's bound.
+        for lead in 0..3 {
+            let text = format!("{}{}", " ".repeat(lead), "a ".repeat(200));
+            let got = batches(&text, 0);
+            assert_eq!(got.len(), 200);
+            assert!(got.iter().enumerate().all(|(i, t)| t.start == lead + 2 * i && t.end == t.start + 1));
         }
     }
 
