@@ -178,11 +178,7 @@ impl ReadFloor {
             ReadFloor::Normalise => {
                 let mut t = exlibris_text::Tokenizer::hashing(text);
                 let mut x = 0u64;
-                loop {
-                    let batch = t.next_tokens();
-                    if batch.is_empty() {
-                        break;
-                    }
+                while let Some(batch) = t.next_tokens() {
                     x = batch.iter().fold(x, |x, tok| x ^ tok.hash);
                 }
                 x as usize
@@ -251,8 +247,8 @@ impl Drop for Lease<'_> {
 
 /// A batch's outcomes, filled in by its records' tasks, and how many of
 /// them are still running. The task that finishes a batch says so once, so
-/// the batch thread sleeps until a whole batch is done instead of waking
-/// for every record (which, with its wake-ups and preemptions of the pool's
+/// the batch thread sleeps until a batch is done instead of waking for
+/// every record (which, with its wake-ups and preemptions of the pool's
 /// threads, was a few per cent of a scan's CPU).
 struct Slots {
     outcomes: std::sync::Mutex<Vec<Option<Result<Outcome>>>>,
@@ -263,15 +259,14 @@ struct Slots {
 /// thread then finds the record unmatched instead of waiting for ever), and
 /// the last of a batch reports the batch done.
 struct Reply {
-    batch: u64,
     record: usize,
     slots: std::sync::Arc<Slots>,
-    done: std::sync::mpsc::Sender<u64>,
+    done: std::sync::mpsc::Sender<()>,
     outcome: Option<Result<Outcome>>,
 }
 
 impl Reply {
-    fn send(mut self, outcome: Result<Outcome>) {
+    fn fill(mut self, outcome: Result<Outcome>) {
         self.outcome = Some(outcome);
     }
 }
@@ -283,17 +278,15 @@ impl Drop for Reply {
                 Some(o);
         }
         if self.slots.left.fetch_sub(1, Ordering::AcqRel) == 1 {
-            let _ = self.done.send(self.batch);
+            let _ = self.done.send(());
         }
     }
 }
 
-/// A batch on the pool: its records' outcomes, whether all have come, and
-/// where inputs end among them.
+/// A batch on the pool: its records' outcomes, and where inputs end among
+/// them.
 struct InFlight {
-    seq: u64,
     slots: std::sync::Arc<Slots>,
-    complete: bool,
     ends: Vec<(usize, usize)>,
 }
 
@@ -313,11 +306,13 @@ fn match_batches(
     let (done_tx, done_rx) = std::sync::mpsc::channel();
     rayon::in_place_scope_fifo(|scope| {
         let mut in_flight = std::collections::VecDeque::<InFlight>::new();
-        // Wait for the oldest batch and send it on; false once the sinks stopped.
+        // Wait for the oldest batch and send it on; false once the sinks
+        // stopped. Each batch that ends says so once; a word from a later
+        // batch only makes this look again, and while the oldest is still
+        // running its own word is yet to come.
         let send_oldest = |in_flight: &mut std::collections::VecDeque<InFlight>| -> bool {
-            while in_flight.front().is_some_and(|b| !b.complete) {
-                let seq = done_rx.recv().expect("this thread holds a sender");
-                in_flight.iter_mut().find(|b| b.seq == seq).expect("a batch in flight").complete = true;
+            while in_flight.front().is_some_and(|b| b.slots.left.load(Ordering::Acquire) > 0) {
+                done_rx.recv().expect("this thread holds a sender");
             }
             let Some(b) = in_flight.pop_front() else { return true };
             let outcomes = std::mem::take(
@@ -326,23 +321,20 @@ fn match_batches(
             let outcomes = outcomes.into_iter().map(|o| o.expect("every record matched")).collect();
             otx.send((outcomes, b.ends)).is_ok()
         };
-        for (seq, batch) in rx.into_iter().enumerate() {
-            let seq = seq as u64;
+        for batch in rx {
             let n = batch.records.len();
             let slots = std::sync::Arc::new(Slots {
                 outcomes: std::sync::Mutex::new((0..n).map(|_| None).collect()),
                 left: std::sync::atomic::AtomicUsize::new(n),
             });
             for (record, raw) in batch.records.into_iter().enumerate() {
-                let reply =
-                    Reply { batch: seq, record, slots: slots.clone(), done: done_tx.clone(), outcome: None };
+                let reply = Reply { record, slots: slots.clone(), done: done_tx.clone(), outcome: None };
                 let pool = &pool;
                 scope.spawn_fifo(move |_| {
-                    reply.send(match_record(raw, matcher, opts, fields, &mut pool.lease().scratch));
+                    reply.fill(match_record(raw, matcher, opts, fields, &mut pool.lease().scratch));
                 });
             }
-            // A batch of no records (only ends of inputs) is done already.
-            in_flight.push_back(InFlight { seq, slots, complete: n == 0, ends: batch.ends });
+            in_flight.push_back(InFlight { slots, ends: batch.ends });
             // Two batches in flight: the pool works on the newer while the
             // older finishes.
             if in_flight.len() > 1 && !send_oldest(&mut in_flight) {

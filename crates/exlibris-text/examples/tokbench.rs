@@ -12,11 +12,7 @@ fn main() {
         let t = Instant::now();
         let (mut n, mut x) = (0u64, 0u64);
         let mut tok = Tokenizer::hashing(&text);
-        loop {
-            let batch = tok.next_tokens();
-            if batch.is_empty() {
-                break;
-            }
+        while let Some(batch) = tok.next_tokens() {
             n += batch.len() as u64;
             x = batch.iter().fold(x, |x, w| x ^ w.hash);
         }

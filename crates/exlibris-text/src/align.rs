@@ -40,10 +40,7 @@ impl Region {
         let mut t = Tokenizer::hashing_at(text, start_byte);
         let mut i = start_token;
         while i < until_token {
-            let batch = t.next_tokens();
-            if batch.is_empty() {
-                break;
-            }
+            let Some(batch) = t.next_tokens() else { break };
             // Tokens `i..i + batch.len()`: keep those in `from..until`.
             let skip = from_token.saturating_sub(i) as usize;
             let take = (until_token - i) as usize;

@@ -235,10 +235,7 @@ impl<'a> Tokenizer<'a> {
     #[inline]
     pub fn next_token(&mut self) -> Option<Token> {
         if self.head == self.len && !self.refill() {
-            self.pos = self.scan;
-            let t = self.next_token_scalar();
-            self.scan = self.pos;
-            return t;
+            return self.scalar_from_scan();
         }
         let t = self.ready[self.head % READY];
         self.head += 1;
@@ -250,23 +247,28 @@ impl<'a> Tokenizer<'a> {
         Some(t)
     }
 
-    /// The next tokens, in order: at least one, or none at the end of the
-    /// text. The same tokens as [`Self::next_token`] gives one at a time,
-    /// without the cost of a call a token; [`Self::normalized`] is not kept
-    /// for them.
+    /// The next tokens, in order (never an empty slice), or `None` at the
+    /// end of the text. The same tokens as [`Self::next_token`] gives one at
+    /// a time, without the cost of a call a token; [`Self::normalized`] is
+    /// not kept for them.
     #[inline]
-    pub fn next_tokens(&mut self) -> &[Token] {
+    pub fn next_tokens(&mut self) -> Option<&[Token]> {
         if self.head == self.len && !self.refill() {
-            self.pos = self.scan;
-            let Some(t) = self.next_token_scalar() else { return &[] };
-            self.scan = self.pos;
-            self.ready[0] = t;
+            self.ready[0] = self.scalar_from_scan()?;
             (self.head, self.len) = (0, 1);
         }
         let (head, len) = (self.head, self.len);
         self.head = len;
         self.pos = self.ready[(len - 1) % READY].end;
-        &self.ready[head..len]
+        Some(&self.ready[head..len])
+    }
+
+    /// The next token by the scalar path, from where the fast path stopped.
+    fn scalar_from_scan(&mut self) -> Option<Token> {
+        self.pos = self.scan;
+        let t = self.next_token_scalar();
+        self.scan = self.pos;
+        t
     }
 
     /// Queue the plain ASCII words of the window from `scan`: every word
@@ -575,7 +577,10 @@ fn hash_ascii_word(bytes: &[u8], start: usize, end: usize) -> u64 {
     let chunks = len.div_ceil(8);
     match bytes.get(start..start + 8 * chunks) {
         Some(b) if len <= 8 => {
-            // Words are never empty: a shift of 0 to 56 bits.
+            // One chunk: the next arm would give the same, but most words
+            // are this short and the loop costs (callgrind on `tokbench`,
+            // 684.6 against 690.8 M instructions). Words are never empty:
+            // a shift of 0 to 56 bits.
             let keep = u64::MAX >> (64 - 8 * len);
             let c = u64::from_le_bytes(b.try_into().expect("8 bytes")) & keep;
             mix_chunk(WORD_SEED ^ len as u64, c | (LOWER & keep))
@@ -829,9 +834,7 @@ mod tests {
             // Mixed: one token, then batches.
             let mut t = Tokenizer::hashing(&text);
             let mut mixed: Vec<Token> = t.next_token().into_iter().collect();
-            loop {
-                let b = t.next_tokens();
-                if b.is_empty() { break; }
+            while let Some(b) = t.next_tokens() {
                 mixed.extend_from_slice(b);
             }
             proptest::prop_assert_eq!(mixed, one);
@@ -853,11 +856,7 @@ mod tests {
     fn batches(text: &str, at: usize) -> Vec<Token> {
         let mut t = Tokenizer::hashing_at(text, at);
         let mut out = Vec::new();
-        loop {
-            let b = t.next_tokens();
-            if b.is_empty() {
-                break;
-            }
+        while let Some(b) = t.next_tokens() {
             out.extend_from_slice(b);
         }
         out

@@ -210,11 +210,7 @@ pub fn fingerprint_text(
     // The current window's rightmost minimum, and the last one selected.
     let mut min = 0usize;
     let mut last = usize::MAX;
-    loop {
-        let batch = tok.next_tokens();
-        if batch.is_empty() {
-            break;
-        }
+    while let Some(batch) = tok.next_tokens() {
         for &t in batch {
             on_token(n as u32, t.start);
             if n >= k {
