@@ -7,7 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets -- -D warnings
+# Under the test profile, so that build scripts (the C of SQLite and zstd)
+# and proc-macros are compiled once for both.
+cargo clippy --workspace --all-targets --profile ci -- -D warnings
 # System packages the tests use: Chromium for the browser tests of the HTML
 # report and the lookup page, poppler's pdftotext for PDF works, Slurm and
 # munge for the cluster test. Installed
