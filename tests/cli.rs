@@ -356,6 +356,43 @@ fn same_results(a: &Path, b: &Path) {
 }
 
 #[test]
+fn several_readers_publish_the_same_results_as_one() {
+    let fx = Fixture::new();
+    let idx = fx.index();
+    // Three files of 500 records each, a bad one in the middle of one.
+    let files = three_files(&fx);
+    for (n, f) in files.iter().enumerate() {
+        let body = std::fs::read_to_string(f).unwrap();
+        let mut more = String::new();
+        for i in 0..500 {
+            more += &jsonl(&[(&format!("f{n}-{i}"), &format!("filler {i} of file {n}"))]);
+            if i == 250 {
+                more += &body;
+            }
+        }
+        std::fs::write(f, more).unwrap();
+    }
+    let one = fx.path("one");
+    scan_into(&idx, &one, &files, &["--readers", "1"]);
+    // A batch a record: the three inputs' records are interleaved.
+    let many = fx.path("many");
+    let out = scan_into(&idx, &many, &files, &["--readers", "3", "--batch-bytes", "1", "--threads", "2"]);
+    assert_eq!(out.status.code(), Some(2), "a bad record: partial");
+    same_results(&one, &many);
+    // The store, fed while scanning with one reader and built from the
+    // published files with three, holds the same works, findings and sources.
+    let rows = |dir: &Path| {
+        let store = exlibris_report::Store::open_for(&exlibris_scan::Results::read(dir).unwrap()).unwrap();
+        let (n, works) = store.found_works(100).unwrap();
+        let findings: Vec<_> = works.iter().map(|w| store.findings_of_work(w.idx, 100, 0).unwrap()).collect();
+        (n, works, findings, store.sources(false, 100).unwrap())
+    };
+    let (a, b) = (rows(&one), rows(&many));
+    assert_eq!(a.0, 2, "both works found");
+    assert_eq!(a, b);
+}
+
+#[test]
 fn a_rerun_keeps_valid_parts_and_redoes_changed_corrupt_or_foreign_ones() {
     let fx = Fixture::new();
     let idx = fx.index();

@@ -77,6 +77,13 @@ pub struct Args {
     /// less memory, larger ones balance uneven documents better.
     #[arg(long, default_value = "4M", value_parser = super::parse_size)]
     batch_bytes: usize,
+    /// Inputs read at once, each by a thread of its own (default: one for
+    /// every 3 threads, at most one an input). One reader decompresses for
+    /// about 3 matching threads. With more than one, inputs are scanned
+    /// side by side: each still gets its own part, findings.jsonl is in
+    /// input order as always, and `exlibris.db` is built at the end.
+    #[arg(long)]
+    readers: Option<usize>,
     #[command(flatten)]
     remote: super::remote::RemoteArgs,
 }
@@ -172,6 +179,7 @@ fn options(a: &Args) -> ScanOptions {
             "fingerprint" => exlibris_scan::ReadFloor::Fingerprint,
             _ => exlibris_scan::ReadFloor::Normalise,
         }),
+        readers: a.readers.unwrap_or(0),
     }
 }
 
@@ -248,7 +256,10 @@ impl Job<'_> {
         // The store is written while the scan runs, unless parts of an
         // earlier run are kept (their findings are not in this scan's
         // sink) or this is a task (the merge builds the store).
-        let mut feed = match self.task.is_none() && writer.kept() == 0 {
+        // With several readers documents come interleaved, not in the
+        // order of the published findings: the store is built from those.
+        let readers = opts.readers_for(todo.len());
+        let mut feed = match self.task.is_none() && writer.kept() == 0 && readers == 1 {
             true => Some(StoreFeed::start(out, index)?),
             false => None,
         };
@@ -261,25 +272,31 @@ impl Job<'_> {
         impl Sink for Report<'_, '_> {
             fn document(
                 &mut self,
+                input: usize,
                 d: &exlibris_scan::Document,
                 f: &[exlibris_scan::Finding],
                 i: &Index,
             ) -> exlibris_scan::Result<bool> {
                 self.1.set_position(self.2.bytes.load(Ordering::Relaxed));
-                self.0.document(d, f, i)
+                self.0.document(input, d, f, i)
             }
-            fn rejected(&mut self, r: &exlibris_scan::Rejection) -> exlibris_scan::Result<bool> {
+            fn rejected(
+                &mut self,
+                input: usize,
+                r: &exlibris_scan::Rejection,
+            ) -> exlibris_scan::Result<bool> {
                 self.1.suspend(|| eprintln!("exlibris: rejected {r}"));
-                self.0.rejected(r)
+                self.0.rejected(input, r)
             }
             fn input_done(
                 &mut self,
+                i: usize,
                 input: &exlibris_scan::Input,
                 s: &ScanStats,
             ) -> exlibris_scan::Result<bool> {
                 // No part is published from an index not verified.
                 self.3.wait()?;
-                self.0.input_done(input, s)
+                self.0.input_done(i, input, s)
             }
         }
         let this_run = {
@@ -302,11 +319,12 @@ impl Job<'_> {
             };
         }
         println!(
-            "scanned {} documents ({:.1} MB) in {:.2}s ({:.1} MB/s, {threads} threads)",
+            "scanned {} documents ({:.1} MB) in {:.2}s ({:.1} MB/s, {threads} threads, {readers} {})",
             this_run.documents_scanned,
             this_run.bytes_scanned as f64 / 1e6,
             this_run.seconds,
             this_run.mb_per_s(),
+            if readers == 1 { "reader" } else { "readers at once" },
         );
         println!(
         "  results: {} findings in {} documents; read {} = scanned {} + rejected {}; {} parts ({} kept from an earlier run) in {}",

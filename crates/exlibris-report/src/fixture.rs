@@ -198,7 +198,8 @@ pub fn build() -> Fixture {
 pub fn scan_into(index_dir: &Path, inputs: &[PathBuf], results: &Path) {
     let index = Index::open(index_dir).expect("open index");
     let (inputs, _) = discover(inputs).expect("discover");
-    let opts = ScanOptions::default();
+    // One reader: the feed needs documents in input order.
+    let opts = ScanOptions { readers: 1, ..Default::default() };
     let mut writer = ResultsWriter::create(results, &index, &inputs, &opts).expect("results writer");
     let todo = writer.todo().to_vec();
     // The store written while the scan runs, from its findings.

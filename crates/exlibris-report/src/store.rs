@@ -178,6 +178,8 @@ struct DocRow<'a> {
 pub struct StoreFeed {
     tx: Option<SyncSender<Vec<FindingRecord>>>,
     thread: Option<JoinHandle<Result<StoreWriter>>>,
+    /// The input of the last document: inputs must come in order.
+    input: usize,
 }
 
 impl StoreFeed {
@@ -201,7 +203,7 @@ impl StoreFeed {
                 Ok(w)
             })
             .map_err(|source| StoreError::Io { path: dir.join(DB), source })?;
-        Ok(StoreFeed { tx: Some(tx), thread: Some(thread) })
+        Ok(StoreFeed { tx: Some(tx), thread: Some(thread), input: 0 })
     }
 
     /// Complete the store from the published results of the scan that fed
@@ -218,16 +220,27 @@ impl StoreFeed {
 }
 
 /// The feed is one of the scan's sinks, beside the results' own: it gets
-/// the same documents in the same order.
+/// the same documents in the same order. It must be given a scan with one
+/// reader (`ScanOptions::readers_for` is 1), whose documents come in input
+/// order, the order of the published findings the store is completed from.
 impl Sink for StoreFeed {
-    /// Never fails: if the store's thread stopped on an error,
+    /// Fails only when documents come out of input order (a scan with
+    /// several readers); if the store's thread stopped on an error,
     /// [`StoreFeed::finish`] returns it.
     fn document(
         &mut self,
+        input: usize,
         doc: &Document,
         findings: &[Finding],
         index: &Index,
     ) -> exlibris_scan::Result<bool> {
+        if input < self.input {
+            return Err(exlibris_scan::ScanError::Input(format!(
+                "the store's feed needs inputs in order: a document of input {input} after input {} (scan with one reader)",
+                self.input
+            )));
+        }
+        self.input = input;
         if let (false, Some(tx)) = (findings.is_empty(), &self.tx) {
             let records = findings.iter().map(|f| FindingRecord::new(doc, f, index)).collect();
             if tx.send(records).is_err() {

@@ -134,3 +134,26 @@ fn the_store_a_scan_writes_is_the_one_built_from_its_results() {
     exlibris_report::StoreWriter::build(&Results::read(&fx.results).unwrap()).unwrap();
     assert_eq!(dump(&fx.results.join(DB)), fed);
 }
+
+#[test]
+fn the_store_feed_refuses_inputs_out_of_order() {
+    // A scan with several readers interleaves inputs; the feed, which must
+    // insert in the order of the published findings, says so instead of
+    // writing another order.
+    let fx = fixture::build();
+    let index = exlibris_index::Index::open(&fx.index).unwrap();
+    let out = fx.dir.path().join("feed");
+    std::fs::create_dir(&out).unwrap();
+    let mut feed = exlibris_report::StoreFeed::start(&out, &index).unwrap();
+    let doc = exlibris_scan::Document {
+        id: "d".into(),
+        text: "some text".into(),
+        url: None,
+        origin: exlibris_scan::Origin { file: "c.jsonl".into(), record: 1, offset: 0 },
+    };
+    use exlibris_scan::Sink;
+    assert!(feed.document(0, &doc, &[], &index).unwrap());
+    assert!(feed.document(1, &doc, &[], &index).unwrap());
+    let err = feed.document(0, &doc, &[], &index).unwrap_err().to_string();
+    assert!(err.contains("inputs in order") && err.contains("input 0 after input 1"), "{err}");
+}

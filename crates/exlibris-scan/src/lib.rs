@@ -3,8 +3,9 @@
 //! - [`reader`]: one [`CorpusReader`] trait for every corpus format, with
 //!   format detection by content, and [`discover`] to expand paths.
 //! - [`Matcher`]: a document's text in, verified [`Finding`]s out.
-//! - [`scan()`]: the parallel driver, pushing results into [`Sink`]s in input
-//!   order ([`ResultsWriter`] writes a results directory; [`CollectSink`]
+//! - [`scan()`]: the parallel driver, pushing results into [`Sink`]s, each
+//!   input's in order, and the inputs in order too unless several are read
+//!   at once ([`ResultsWriter`] writes a results directory; [`CollectSink`]
 //!   keeps them in memory).
 //! - [`Coverage`] and [`ScanStats`] merge associatively across shards.
 //! - [`parts`]: a results directory is made of one self-describing part per

@@ -333,15 +333,17 @@ struct OpenPart {
 }
 
 /// A sink that writes one part per input and publishes it when the input
-/// ends. It expects exactly the inputs it was given, in order.
+/// ends. It expects exactly the inputs it was given (the scan's inputs, in
+/// the same order), each ending once; parts of several inputs may be open
+/// at once (a scan with several readers).
 pub struct PartWriter {
     dir: PathBuf,
     index_id: String,
     settings: PartSettings,
     todo: Vec<InputIdentity>,
-    next: usize,
-    open: Option<OpenPart>,
-    /// Manifests published, in order.
+    open: std::collections::HashMap<usize, OpenPart>,
+    done: Vec<bool>,
+    /// Manifests published, in the order their inputs ended.
     pub published: Vec<PartManifest>,
 }
 
@@ -352,9 +354,9 @@ impl PartWriter {
             dir: dir.to_path_buf(),
             index_id: index_id.to_string(),
             settings,
+            done: vec![false; todo.len()],
             todo,
-            next: 0,
-            open: None,
+            open: Default::default(),
             published: Vec::new(),
         }
     }
@@ -363,33 +365,44 @@ impl PartWriter {
         self.dir.join(format!("{id}.{what}.jsonl.tmp"))
     }
 
-    fn current(&mut self) -> Result<&mut OpenPart> {
-        if self.open.is_none() {
-            let Some(input) = self.todo.get(self.next) else {
-                return Err(ScanError::Input("a record arrived after the last input".into()));
+    /// The open part of input `i`, opened at its first record.
+    fn current(&mut self, i: usize) -> Result<&mut OpenPart> {
+        if !self.open.contains_key(&i) {
+            let input = match (self.todo.get(i), self.done.get(i)) {
+                (Some(input), Some(false)) => input,
+                (Some(input), _) => {
+                    return Err(ScanError::Input(format!(
+                        "{}: a record arrived after its input ended",
+                        input.path
+                    )))
+                }
+                (None, _) => {
+                    return Err(ScanError::Input(format!("a record of input {i}, past the last input")))
+                }
             };
             let id = input.part_id();
             let (fp, rp) = (self.tmp(&id, "findings"), self.tmp(&id, "rejected"));
             let create = |p: &Path| -> Result<DataWriter> {
                 Ok(HashWriter::new(BufWriter::new(File::create(p).at(p)?)))
             };
-            self.open = Some(OpenPart {
+            let part = OpenPart {
                 findings: FindingsWriter::new(create(&fp)?, &fp),
                 rejected: create(&rp)?,
                 rejected_path: rp,
                 rejected_n: 0,
                 coverage: CoverageSink::default(),
-            });
+            };
+            self.open.insert(i, part);
         }
-        Ok(self.open.as_mut().unwrap())
+        Ok(self.open.get_mut(&i).expect("just opened"))
     }
 
     /// Finish the open part: rename its data files, then its manifest.
-    fn publish(&mut self, stats: &ScanStats) -> Result<()> {
-        self.current()?;
-        let open = self.open.take().unwrap();
-        let input = self.todo[self.next].clone();
-        self.next += 1;
+    fn publish(&mut self, i: usize, stats: &ScanStats) -> Result<()> {
+        self.current(i)?;
+        let open = self.open.remove(&i).expect("just opened");
+        self.done[i] = true;
+        let input = self.todo[i].clone();
         let id = input.part_id();
         let seal = |w: DataWriter, what: &str, records: u64| -> Result<DataFile> {
             let tmp = self.tmp(&id, what);
@@ -427,14 +440,20 @@ impl PartWriter {
 }
 
 impl Sink for PartWriter {
-    fn document(&mut self, doc: &Document, findings: &[Finding], index: &Index) -> Result<bool> {
-        let open = self.current()?;
-        open.findings.document(doc, findings, index)?;
-        open.coverage.document(doc, findings, index)
+    fn document(
+        &mut self,
+        input: usize,
+        doc: &Document,
+        findings: &[Finding],
+        index: &Index,
+    ) -> Result<bool> {
+        let open = self.current(input)?;
+        open.findings.document(input, doc, findings, index)?;
+        open.coverage.document(input, doc, findings, index)
     }
 
-    fn rejected(&mut self, r: &Rejection) -> Result<bool> {
-        let open = self.current()?;
+    fn rejected(&mut self, input: usize, r: &Rejection) -> Result<bool> {
+        let open = self.current(input)?;
         let p = &open.rejected_path;
         serde_json::to_writer(&mut open.rejected, r).map_err(std::io::Error::from).at(p)?;
         open.rejected.write_all(b"\n").at(p)?;
@@ -442,15 +461,15 @@ impl Sink for PartWriter {
         Ok(true)
     }
 
-    fn input_done(&mut self, input: &Input, stats: &ScanStats) -> Result<bool> {
-        let expected = self.todo.get(self.next).map(|i| i.path.as_str());
+    fn input_done(&mut self, i: usize, input: &Input, stats: &ScanStats) -> Result<bool> {
+        let expected = self.todo.get(i).map(|i| i.path.as_str());
         if expected != Some(input.path.display().to_string().as_str()) {
             return Err(ScanError::Input(format!(
-                "{}: input ended out of order (expected {expected:?})",
+                "{}: not the input this part writer expected at {i} ({expected:?})",
                 input.path.display()
             )));
         }
-        self.publish(stats)?;
+        self.publish(i, stats)?;
         Ok(true)
     }
 }

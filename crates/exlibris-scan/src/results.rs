@@ -395,14 +395,20 @@ impl ResultsWriter {
 }
 
 impl Sink for ResultsWriter {
-    fn document(&mut self, doc: &Document, findings: &[Finding], index: &Index) -> Result<bool> {
-        self.writer.document(doc, findings, index)
+    fn document(
+        &mut self,
+        input: usize,
+        doc: &Document,
+        findings: &[Finding],
+        index: &Index,
+    ) -> Result<bool> {
+        self.writer.document(input, doc, findings, index)
     }
-    fn rejected(&mut self, r: &Rejection) -> Result<bool> {
-        self.writer.rejected(r)
+    fn rejected(&mut self, input: usize, r: &Rejection) -> Result<bool> {
+        self.writer.rejected(input, r)
     }
-    fn input_done(&mut self, input: &Input, stats: &ScanStats) -> Result<bool> {
-        self.writer.input_done(input, stats)
+    fn input_done(&mut self, i: usize, input: &Input, stats: &ScanStats) -> Result<bool> {
+        self.writer.input_done(i, input, stats)
     }
 }
 

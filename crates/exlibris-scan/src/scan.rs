@@ -1,12 +1,16 @@
 //! The scan driver: read → decode and match in parallel → sinks, in order.
 //!
-//! One thread reads the inputs and cuts the record stream into batches; the
+//! Reader threads (one by default, see [`ScanOptions::readers`]) each take
+//! the next input not yet taken and cut its record stream into batches; the
 //! rayon pool decodes and matches a batch's records in parallel; the calling
-//! thread hands each outcome to the sinks in input order, and says where
-//! each input ends, while the pool goes on with the next batch. Results are
-//! therefore identical whatever the thread count, and memory is bounded by
-//! the batches in flight (two read ahead, two being matched, one matched and
-//! waiting, one at the sinks) plus the index.
+//! thread hands each outcome to the sinks, and says where each input ends,
+//! while the pool goes on with the next batch. Each input's records reach
+//! the sinks in order; with one reader the inputs follow each other in
+//! order too, so results are identical whatever the thread count. With
+//! several readers, inputs are interleaved batch by batch (what a sink
+//! publishes per input is still the same). Memory is bounded by the
+//! batches in flight (two a reader read ahead, two being matched, one
+//! matched and waiting, one at the sinks) plus the index.
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
@@ -34,6 +38,27 @@ pub struct ScanOptions {
     /// Measure a floor: read and decode, then only normalise (or only
     /// fingerprint), look nothing up and find nothing.
     pub read_only: Option<ReadFloor>,
+    /// Inputs read at once, each by its own thread (0: one for every
+    /// [`THREADS_PER_READER`] threads of the pool, at most one an input).
+    pub readers: usize,
+}
+
+/// Pool threads one reader keeps busy. On the bench machine a reader
+/// decompresses and splits JSONL holding about 400 MB/s of text on one
+/// core (20 % of a 2-thread scan's samples for 531 MB of text), and a pool
+/// thread decodes and matches about 115 MB/s: one reader for three threads
+/// keeps ahead of them.
+pub const THREADS_PER_READER: usize = 3;
+
+impl ScanOptions {
+    /// Reader threads a scan of `inputs` inputs uses.
+    pub fn readers_for(&self, inputs: usize) -> usize {
+        let want = match self.readers {
+            0 => rayon::current_num_threads().div_ceil(THREADS_PER_READER),
+            n => n,
+        };
+        want.clamp(1, inputs.max(1))
+    }
 }
 
 /// What a read-only scan does with each document (a benchmark's floors).
@@ -64,21 +89,100 @@ fn payload_len(r: &RawRecord) -> u64 {
     r.payload.stored_len()
 }
 
-/// A batch's outcomes, in order, and where inputs end among them.
-type Matched = (Vec<Result<Outcome>>, Vec<(usize, usize)>);
+/// A batch's outcomes, in order, and the inputs they belong to.
+type Matched = (Vec<Result<Outcome>>, Vec<Segment>);
 
-/// Records of one or more inputs, and where inputs end among them.
+/// Records of the batch up to `end` (from the previous segment's end)
+/// belong to input `input`; `done`: that input has no more records.
+#[derive(Clone, Copy, Debug)]
+struct Segment {
+    input: usize,
+    end: usize,
+    done: bool,
+}
+
+/// Records of one or more inputs (all read by one reader), and which
+/// input each belongs to.
+#[derive(Default)]
 struct Batch {
     records: Vec<RawRecord>,
-    /// `(n, input)`: input `input` ends after the batch's first `n` records.
-    ends: Vec<(usize, usize)>,
+    segments: Vec<Segment>,
+}
+
+impl Batch {
+    /// Close the records pushed since the last segment as input `input`'s.
+    fn segment(&mut self, input: usize, done: bool) {
+        let end = self.records.len();
+        if done || self.segments.last().is_none_or(|s| s.end < end) {
+            self.segments.push(Segment { input, end, done });
+        }
+    }
+}
+
+/// One reader thread: take the next input until none is left, and send its
+/// records in batches. Stops early (without error) when the consumer is
+/// gone or another reader failed.
+fn read_inputs(
+    inputs: &[Input],
+    next: &std::sync::atomic::AtomicUsize,
+    failed: &std::sync::atomic::AtomicBool,
+    tx: &std::sync::mpsc::SyncSender<Batch>,
+    opts: &ScanOptions,
+    batch_bytes: usize,
+    progress: &Progress,
+) -> Result<()> {
+    let mut batch = Batch::default();
+    let mut size = 0usize;
+    loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        if i >= inputs.len() || failed.load(Ordering::Relaxed) {
+            break;
+        }
+        let input = &inputs[i];
+        match open(input, &opts.read) {
+            Ok(mut r) => loop {
+                let rec = match r.next_record() {
+                    Ok(Some(rec)) => rec,
+                    Ok(None) => break,
+                    Err(e) => {
+                        failed.store(true, Ordering::Relaxed);
+                        return Err(e);
+                    }
+                };
+                let n = payload_len(&rec) as usize;
+                progress.bytes.fetch_add(n as u64, Ordering::Relaxed);
+                size += n;
+                batch.records.push(rec);
+                if size >= batch_bytes || batch.records.len() >= 65536 {
+                    size = 0;
+                    batch.segment(i, false);
+                    if tx.send(std::mem::take(&mut batch)).is_err() {
+                        return Ok(()); // the consumer stopped
+                    }
+                }
+            },
+            Err(e) => {
+                let file: Arc<str> = input.path.display().to_string().into();
+                let origin = Origin { file, record: 0, offset: 0 };
+                let reason = format!("cannot open: {e}");
+                let rej = Rejection { origin: origin.clone(), id: None, reason };
+                batch.records.push(RawRecord { origin, payload: Payload::Refused(rej) });
+            }
+        }
+        batch.segment(i, true);
+    }
+    if !batch.segments.is_empty() {
+        let _ = tx.send(batch);
+    }
+    Ok(())
 }
 
 /// Scan `inputs` against `index`, pushing results into `sinks`.
 ///
 /// Besides the records, the sinks learn where each input ends
 /// ([`Sink::input_done`], with that input's own counts), so that results
-/// can be published per input and a killed scan resumed.
+/// can be published per input and a killed scan resumed. The returned
+/// counts list files in input order whatever the readers.
 pub fn scan(
     index: &Index,
     inputs: &[Input],
@@ -89,51 +193,31 @@ pub fn scan(
     let started = std::time::Instant::now();
     let matcher = Matcher::new(index, opts.matching.clone());
     let batch_bytes = if opts.batch_bytes == 0 { 4 << 20 } else { opts.batch_bytes };
-    // Each input's counts are added when it ends, so files are listed in
-    // input order, also those with no records.
+    // Each input's counts are kept apart and summed in input order at the
+    // end, so files are listed in input order (also those with no records)
+    // however the readers interleaved them.
     let mut stats = ScanStats::default();
-    let (tx, rx) = sync_channel::<Batch>(2);
+    let readers = opts.readers_for(inputs.len());
+    let (tx, rx) = sync_channel::<Batch>(2 * readers);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failed = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| -> Result<()> {
-        let reader = scope.spawn(move || -> Result<()> {
-            let mut batch = Batch { records: Vec::new(), ends: Vec::new() };
-            let mut size = 0usize;
-            for (i, input) in inputs.iter().enumerate() {
-                match open(input, &opts.read) {
-                    Ok(mut r) => {
-                        while let Some(rec) = r.next_record()? {
-                            let n = payload_len(&rec) as usize;
-                            progress.bytes.fetch_add(n as u64, Ordering::Relaxed);
-                            size += n;
-                            batch.records.push(rec);
-                            if size >= batch_bytes || batch.records.len() >= 65536 {
-                                size = 0;
-                                let full = std::mem::replace(
-                                    &mut batch,
-                                    Batch { records: Vec::new(), ends: Vec::new() },
-                                );
-                                if tx.send(full).is_err() {
-                                    return Ok(()); // the consumer stopped
-                                }
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        let file: Arc<str> = input.path.display().to_string().into();
-                        let origin = Origin { file, record: 0, offset: 0 };
-                        let reason = format!("cannot open: {e}");
-                        let rej = Rejection { origin: origin.clone(), id: None, reason };
-                        batch.records.push(RawRecord { origin, payload: Payload::Refused(rej) });
-                    }
-                }
-                batch.ends.push((batch.records.len(), i));
-            }
-            if !batch.records.is_empty() || !batch.ends.is_empty() {
-                let _ = tx.send(batch);
-            }
-            Ok(())
-        });
+        let readers = (0..readers)
+            .map(|r| {
+                let (tx, next, failed) = (tx.clone(), &next, &failed);
+                std::thread::Builder::new()
+                    .name(format!("exlibris-read-{r}"))
+                    .spawn_scoped(scope, move || {
+                        read_inputs(inputs, next, failed, &tx, opts, batch_bytes, progress)
+                    })
+                    .map_err(|e| ScanError::Input(format!("cannot start a reader thread: {e}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        drop(tx);
         let consumed = consume(rx, &matcher, inputs, opts, sinks, &mut stats, progress);
-        let read = reader.join().expect("reader thread panicked");
+        // The first reader's error, after every reader stopped.
+        let read =
+            readers.into_iter().map(|r| r.join().expect("reader thread panicked")).fold(Ok(()), Result::and);
         consumed?;
         read
     })?;
@@ -142,31 +226,47 @@ pub fn scan(
     Ok(stats)
 }
 
-/// The consumer's state: counts of the input under way, summed into the
-/// total when it ends.
+/// The consumer's state: counts of the inputs under way, and of those
+/// ended, summed into the total in input order at the end.
 struct Tally<'a> {
     inputs: &'a [Input],
-    total: &'a mut ScanStats,
-    index: std::collections::HashMap<String, usize>,
-    part: ScanStats,
-    since: std::time::Instant,
+    /// Per input: its counts so far, and when its first record was handed over.
+    open: std::collections::HashMap<usize, (ScanStats, std::time::Instant)>,
+    ended: Vec<Option<ScanStats>>,
 }
 
 impl Tally<'_> {
-    /// Input `i` ended: tell the sinks, add its counts to the total.
+    /// The counts of input `i` so far.
+    fn part(&mut self, i: usize) -> &mut ScanStats {
+        &mut self.open.entry(i).or_insert_with(|| (ScanStats::default(), std::time::Instant::now())).0
+    }
+
+    /// Input `i` ended: tell the sinks, keep its counts.
     fn input_done(&mut self, i: usize, sinks: &mut [&mut dyn Sink]) -> Result<bool> {
         let input = &self.inputs[i];
-        self.part.file(&input.path.display().to_string());
-        self.part.seconds = self.since.elapsed().as_secs_f64();
-        self.since = std::time::Instant::now();
-        let part = std::mem::take(&mut self.part);
-        self.total.add_indexed(&part, &mut self.index);
+        let (mut part, since) =
+            self.open.remove(&i).unwrap_or_else(|| (ScanStats::default(), std::time::Instant::now()));
+        part.file(&input.path.display().to_string());
+        part.seconds = since.elapsed().as_secs_f64();
+        let part = self.ended[i].insert(part);
         for s in sinks.iter_mut() {
-            if !s.input_done(input, &part)? {
+            if !s.input_done(i, input, part)? {
                 return Ok(false);
             }
         }
         Ok(true)
+    }
+
+    /// Sum every input's counts into `total`, in input order; inputs
+    /// stopped inside count what they got.
+    fn sum_into(mut self, total: &mut ScanStats) {
+        let mut index = total.file_index();
+        for i in 0..self.inputs.len() {
+            let part = self.ended[i].take().or_else(|| self.open.remove(&i).map(|p| p.0));
+            if let Some(part) = part {
+                total.add_indexed(&part, &mut index);
+            }
+        }
     }
 }
 
@@ -202,9 +302,7 @@ fn consume(
     progress: &Progress,
 ) -> Result<()> {
     let fields = &opts.read.fields;
-    let index = total.file_index();
-    let mut tally =
-        Tally { inputs, total, index, part: ScanStats::default(), since: std::time::Instant::now() };
+    let mut tally = Tally { inputs, open: Default::default(), ended: vec![None; inputs.len()] };
     // A thread hands batches to the pool while this one gives the previous
     // batch's outcomes to the sinks, so the pool does not wait for them.
     let (otx, orx) = sync_channel::<Matched>(1);
@@ -212,9 +310,7 @@ fn consume(
         scope.spawn(move || match_batches(rx, otx, matcher, opts, fields));
         deliver(orx, matcher, opts, sinks, &mut tally, progress)
     });
-    // Stopped inside an input: its counts so far still belong to the total.
-    let rest = std::mem::take(&mut tally.part);
-    tally.total.add_indexed(&rest, &mut tally.index);
+    tally.sum_into(total);
     finished
 }
 
@@ -283,11 +379,11 @@ impl Drop for Reply {
     }
 }
 
-/// A batch on the pool: its records' outcomes, and where inputs end among
-/// them.
+/// A batch on the pool: its records' outcomes, and the inputs they belong
+/// to.
 struct InFlight {
     slots: std::sync::Arc<Slots>,
-    ends: Vec<(usize, usize)>,
+    segments: Vec<Segment>,
 }
 
 /// Match batches on the pool, one task a record, and send each batch's
@@ -319,7 +415,7 @@ fn match_batches(
                 &mut *b.slots.outcomes.lock().unwrap_or_else(std::sync::PoisonError::into_inner),
             );
             let outcomes = outcomes.into_iter().map(|o| o.expect("every record matched")).collect();
-            otx.send((outcomes, b.ends)).is_ok()
+            otx.send((outcomes, b.segments)).is_ok()
         };
         for batch in rx {
             let n = batch.records.len();
@@ -334,7 +430,7 @@ fn match_batches(
                     reply.fill(match_record(raw, matcher, opts, fields, &mut pool.lease().scratch));
                 });
             }
-            in_flight.push_back(InFlight { slots, ends: batch.ends });
+            in_flight.push_back(InFlight { slots, segments: batch.segments });
             // Two batches in flight: the pool works on the newer while the
             // older finishes.
             if in_flight.len() > 1 && !send_oldest(&mut in_flight) {
@@ -378,60 +474,70 @@ fn deliver(
     tally: &mut Tally<'_>,
     progress: &Progress,
 ) -> Result<()> {
-    for (outcomes, ends) in orx {
-        let mut ends = ends.into_iter().peekable();
-        for (n, o) in outcomes.into_iter().enumerate() {
-            while let Some((_, i)) = ends.next_if(|&(at, _)| at == n) {
-                if !tally.input_done(i, sinks)? {
+    for (outcomes, segments) in orx {
+        let mut outcomes = outcomes.into_iter();
+        let mut start = 0;
+        for seg in segments {
+            for o in outcomes.by_ref().take(seg.end - start) {
+                if !deliver_one(o?, seg.input, matcher, opts, sinks, tally.part(seg.input), progress)? {
                     return Ok(());
                 }
             }
-            progress.records.fetch_add(1, Ordering::Relaxed);
-            let stats = &mut tally.part;
-            match o? {
-                Outcome::Scanned(doc, findings, bytes) => {
-                    stats.documents_read += 1;
-                    stats.documents_scanned += 1;
-                    stats.bytes_read += bytes;
-                    stats.bytes_scanned += doc.text.len() as u64;
-                    stats.findings += findings.len() as u64;
-                    stats.documents_with_findings += (!findings.is_empty()) as u64;
-                    let spans = exlibris_text::union_spans(
-                        findings
-                            .iter()
-                            .map(|f| exlibris_text::Span { start: f.doc_start, end: f.doc_end })
-                            .collect(),
-                    );
-                    stats.bytes_in_findings += spans.iter().map(|s| s.len()).sum::<u64>();
-                    let f = stats.file(&doc.origin.file);
-                    f.records += 1;
-                    f.scanned += 1;
-                    f.bytes += doc.text.len() as u64;
-                    f.findings += findings.len() as u64;
-                    for s in sinks.iter_mut() {
-                        if !s.document(&doc, &findings, matcher.index())? {
-                            return Ok(());
-                        }
-                    }
-                }
-                Outcome::Rejected(r, bytes) => {
-                    stats.reject(&r, bytes);
-                    if opts.strict {
-                        return Err(ScanError::Input(format!("{r} (stopped: --strict)")));
-                    }
-                    for s in sinks.iter_mut() {
-                        if !s.rejected(&r)? {
-                            return Ok(());
-                        }
-                    }
-                }
-            }
-        }
-        for (_, i) in ends {
-            if !tally.input_done(i, sinks)? {
+            start = seg.end;
+            if seg.done && !tally.input_done(seg.input, sinks)? {
                 return Ok(());
             }
         }
     }
     Ok(())
+}
+
+/// Give one record's outcome to the sinks and count it in its input's
+/// `stats`; false once a sink stopped the scan.
+fn deliver_one(
+    o: Outcome,
+    input: usize,
+    matcher: &Matcher<'_>,
+    opts: &ScanOptions,
+    sinks: &mut [&mut dyn Sink],
+    stats: &mut ScanStats,
+    progress: &Progress,
+) -> Result<bool> {
+    progress.records.fetch_add(1, Ordering::Relaxed);
+    match o {
+        Outcome::Scanned(doc, findings, bytes) => {
+            stats.documents_read += 1;
+            stats.documents_scanned += 1;
+            stats.bytes_read += bytes;
+            stats.bytes_scanned += doc.text.len() as u64;
+            stats.findings += findings.len() as u64;
+            stats.documents_with_findings += (!findings.is_empty()) as u64;
+            let spans = exlibris_text::union_spans(
+                findings.iter().map(|f| exlibris_text::Span { start: f.doc_start, end: f.doc_end }).collect(),
+            );
+            stats.bytes_in_findings += spans.iter().map(|s| s.len()).sum::<u64>();
+            let f = stats.file(&doc.origin.file);
+            f.records += 1;
+            f.scanned += 1;
+            f.bytes += doc.text.len() as u64;
+            f.findings += findings.len() as u64;
+            for s in sinks.iter_mut() {
+                if !s.document(input, &doc, &findings, matcher.index())? {
+                    return Ok(false);
+                }
+            }
+        }
+        Outcome::Rejected(r, bytes) => {
+            stats.reject(&r, bytes);
+            if opts.strict {
+                return Err(ScanError::Input(format!("{r} (stopped: --strict)")));
+            }
+            for s in sinks.iter_mut() {
+                if !s.rejected(input, &r)? {
+                    return Ok(false);
+                }
+            }
+        }
+    }
+    Ok(true)
 }

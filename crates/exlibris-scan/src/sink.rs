@@ -1,10 +1,13 @@
 //! Sinks: where the scanner pushes what it finds.
 //!
 //! The scanner calls [`Sink::document`] for every scanned document with its
-//! findings, in input order whatever the thread count, and
-//! [`Sink::rejected`] for every refused record, then [`Sink::input_done`]
-//! when the last record of an input file has been handed over. A sink
-//! returns `false` to stop the scan early.
+//! findings and [`Sink::rejected`] for every refused record, each with the
+//! position of its input in the scan's list, then [`Sink::input_done`]
+//! when the last record of an input has been handed over. An input's
+//! records come in order whatever the thread count. With one reader
+//! (`ScanOptions::readers`, the default up to 3 threads) inputs come one
+//! after another, in order; with several, records of different inputs are
+//! interleaved. A sink returns `false` to stop the scan early.
 use std::io::Write;
 
 use serde::{Deserialize, Serialize};
@@ -18,17 +21,20 @@ use crate::matcher::{Finding, EXCERPT_BYTES};
 use crate::reader::Input;
 use crate::stats::ScanStats;
 
-/// Receives the results of a scan.
+/// Receives the results of a scan. `input` is the position of a record's
+/// input in the inputs given to the scan.
 pub trait Sink {
     /// A scanned document and its findings (possibly none).
-    fn document(&mut self, doc: &Document, findings: &[Finding], index: &Index) -> Result<bool>;
+    fn document(&mut self, input: usize, doc: &Document, findings: &[Finding], index: &Index)
+        -> Result<bool>;
     /// A record that was refused.
-    fn rejected(&mut self, _rejection: &Rejection) -> Result<bool> {
+    fn rejected(&mut self, _input: usize, _rejection: &Rejection) -> Result<bool> {
         Ok(true)
     }
-    /// Every record of `input` has been handed over; `stats` are its counts
-    /// alone. Called in input order, also for an input with no records.
-    fn input_done(&mut self, _input: &Input, _stats: &ScanStats) -> Result<bool> {
+    /// Every record of `input` (at position `i`) has been handed over;
+    /// `stats` are its counts alone. Called once an input, also for an
+    /// input with no records; in input order when the scan has one reader.
+    fn input_done(&mut self, _i: usize, _input: &Input, _stats: &ScanStats) -> Result<bool> {
         Ok(true)
     }
 }
@@ -112,7 +118,13 @@ impl<W: Write> FindingsWriter<W> {
 }
 
 impl<W: Write> Sink for FindingsWriter<W> {
-    fn document(&mut self, doc: &Document, findings: &[Finding], index: &Index) -> Result<bool> {
+    fn document(
+        &mut self,
+        _input: usize,
+        doc: &Document,
+        findings: &[Finding],
+        index: &Index,
+    ) -> Result<bool> {
         for f in findings {
             serde_json::to_writer(&mut self.out, &FindingRecord::new(doc, f, index))
                 .map_err(std::io::Error::from)
@@ -132,7 +144,13 @@ pub struct CoverageSink {
 }
 
 impl Sink for CoverageSink {
-    fn document(&mut self, doc: &Document, findings: &[Finding], _index: &Index) -> Result<bool> {
+    fn document(
+        &mut self,
+        _input: usize,
+        doc: &Document,
+        findings: &[Finding],
+        _index: &Index,
+    ) -> Result<bool> {
         if !findings.is_empty() {
             let spans = findings
                 .iter()
@@ -153,11 +171,17 @@ pub struct CollectSink {
 }
 
 impl Sink for CollectSink {
-    fn document(&mut self, doc: &Document, findings: &[Finding], index: &Index) -> Result<bool> {
+    fn document(
+        &mut self,
+        _input: usize,
+        doc: &Document,
+        findings: &[Finding],
+        index: &Index,
+    ) -> Result<bool> {
         self.findings.extend(findings.iter().map(|f| FindingRecord::new(doc, f, index)));
         Ok(true)
     }
-    fn rejected(&mut self, r: &Rejection) -> Result<bool> {
+    fn rejected(&mut self, _input: usize, r: &Rejection) -> Result<bool> {
         self.rejected.push(r.clone());
         Ok(true)
     }

@@ -290,8 +290,82 @@ fn bad_input_is_refused_with_its_place_and_the_scan_goes_on() {
     assert!(scanned_in("01-truncated.jsonl.gz") >= 2);
 
     let strict = ScanOptions { strict: true, ..Default::default() };
-    let err = scan_paths(&index, &[corpus], &strict).err().expect("--strict stops").to_string();
+    let err =
+        scan_paths(&index, std::slice::from_ref(&corpus), &strict).err().expect("--strict stops").to_string();
     assert!(err.contains("01-truncated.jsonl.gz") && err.contains("--strict"), "{err}");
+
+    // Read by several threads at once, in batches of a record or two, the
+    // same inputs give every input the same records and counts.
+    std::fs::write(corpus.join("07-empty.jsonl"), "").unwrap();
+    write(&corpus, "08-frames.jsonl.zst", &zstd_frames(&jsonl(&docs), 3));
+    let (inputs, _) = exlibris_scan::discover(&[corpus]).unwrap();
+    let run = |readers: usize| {
+        let opts = ScanOptions { readers, batch_bytes: 3000, ..Default::default() };
+        let mut sink = Recorder::default();
+        let stats = exlibris_scan::scan(
+            &index,
+            &inputs,
+            &opts,
+            &mut [&mut sink as &mut dyn exlibris_scan::Sink],
+            &Default::default(),
+        )
+        .unwrap();
+        (sink, stats)
+    };
+    let (one, one_stats) = run(1);
+    assert_eq!(one.ended, (0..inputs.len()).collect::<Vec<_>>(), "one reader: inputs in order");
+    for readers in [2, 4, 64] {
+        let (many, many_stats) = run(readers);
+        assert_eq!(many.per_input, one.per_input, "{readers} readers");
+        assert_eq!(many.part_stats, one.part_stats, "{readers} readers");
+        let mut ended = many.ended.clone();
+        ended.sort();
+        assert_eq!(ended, (0..inputs.len()).collect::<Vec<_>>(), "every input ends once");
+        let without_time =
+            |s: &exlibris_scan::ScanStats| exlibris_scan::ScanStats { seconds: 0.0, ..s.clone() };
+        assert_eq!(without_time(&many_stats), without_time(&one_stats), "{readers} readers");
+    }
+}
+
+/// Records what a scan hands over, per input.
+#[derive(Default)]
+struct Recorder {
+    /// Per input: its documents (id and finding count) and refusals, in order.
+    per_input: std::collections::BTreeMap<usize, Vec<String>>,
+    /// Per input: its counts (without seconds).
+    part_stats: std::collections::BTreeMap<usize, exlibris_scan::ScanStats>,
+    /// Inputs in the order they ended.
+    ended: Vec<usize>,
+}
+
+impl exlibris_scan::Sink for Recorder {
+    fn document(
+        &mut self,
+        input: usize,
+        doc: &exlibris_scan::Document,
+        findings: &[exlibris_scan::Finding],
+        _index: &exlibris_index::Index,
+    ) -> exlibris_scan::Result<bool> {
+        assert!(!self.ended.contains(&input), "a document after its input ended");
+        self.per_input.entry(input).or_default().push(format!("{} {}", doc.id, findings.len()));
+        Ok(true)
+    }
+    fn rejected(&mut self, input: usize, r: &exlibris_scan::Rejection) -> exlibris_scan::Result<bool> {
+        assert!(!self.ended.contains(&input), "a refusal after its input ended");
+        self.per_input.entry(input).or_default().push(format!("refused {r}"));
+        Ok(true)
+    }
+    fn input_done(
+        &mut self,
+        i: usize,
+        _input: &exlibris_scan::Input,
+        stats: &exlibris_scan::ScanStats,
+    ) -> exlibris_scan::Result<bool> {
+        assert!(!self.ended.contains(&i), "input {i} ended twice");
+        self.ended.push(i);
+        self.part_stats.insert(i, exlibris_scan::ScanStats { seconds: 0.0, ..stats.clone() });
+        Ok(true)
+    }
 }
 
 /// A stream of `len` bytes of `a` and then `tail`, never held in memory.
