@@ -57,6 +57,15 @@ du_bytes() { du -sb "$1" | cut -f1; }
 [ -f "$work/cat1/catalog.jsonl" ] || { step "catalog 1x ($small_words words)"; "$gen" catalog --books "$books" --words "$small_words" --out "$work/cat1" >&2; }
 [ -f "$work/cat10/catalog.jsonl" ] || { step "catalog 10x ($big_words words)"; "$gen" catalog --books "$books" --words "$big_words" --out "$work/cat10" >&2; }
 [ -f "$work/corpus1.jsonl.zst" ] || { step "corpus 1x ($small_bytes bytes)"; "$gen" corpus --books "$books" --background "$wiki" --bytes "$small_bytes" --out "$work/corpus1.jsonl.zst" --seed 1 >&2; }
+# The 1x corpus again as 4 files, as corpora come (shards of a crawl): a
+# scan can read several at once (--readers).
+if [ ! -f "$work/shards1/part-3.jsonl.zst" ]; then
+  step "corpus 1x in 4 shards"
+  rm -rf "$work/shards1"; mkdir -p "$work/shards1"
+  lines=$(zstd -dc "$work/corpus1.jsonl.zst" | wc -l)
+  zstd -dc "$work/corpus1.jsonl.zst" | split -d -a 1 -l $(( (lines + 3) / 4 )) --additional-suffix=.jsonl \
+    --filter='zstd -q -c > "$FILE.zst"' - "$work/shards1/part-"
+fi
 [ -f "$work/corpus4.jsonl.zst" ] || { step "corpus 4x ($big_bytes bytes)"; "$gen" corpus --books "$books" --background "$wiki" --bytes "$big_bytes" --out "$work/corpus4.jsonl.zst" --seed 2 >&2; }
 
 rows=()
@@ -85,6 +94,10 @@ row "read floor (decompress+parse+normalise), 1 thread" "$(python3 -c "print(f'{
 read -r rs2 _ _ _ < <(best "$work/ro" "$exl" scan --read-only --threads 2 --index "$work/idx10" --out "$work/ro" "$work/corpus1.jsonl.zst")
 floor2=$(python3 -c "print($text1/1e6/$rs2)")
 row "read floor, 2 threads" "$(python3 -c "print(f'{$floor2:.0f} MB/s of text, {$floor2/2:.0f} MB/s per core')")"
+# The same on the 4 shards, read 2 at a time: one decompression stream a
+# thread.
+read -r rs2r _ _ _ < <(best "$work/ro" "$exl" scan --read-only --threads 2 --readers 2 --index "$work/idx10" --out "$work/ro" "$work/shards1")
+row "read floor, 2 threads, 4 shards read 2 at a time" "$(python3 -c "print(f'{$text1/1e6/$rs2r:.0f} MB/s of text, {$text1/1e6/$rs2r/2:.0f} MB/s per core')")"
 # The floor plus shingles and winnowing, no lookups: splits the scan's cost
 # between fingerprinting and lookups with verification.
 read -r fs _ _ _ < <(best "$work/ro" "$exl" scan --read-only=fingerprint --threads 1 --index "$work/idx10" --out "$work/ro" "$work/corpus1.jsonl.zst")
@@ -102,6 +115,9 @@ for t in 1 2; do
   row "scan, corpus 1x, catalog 10x, $t thread(s)" "$(python3 -c "print(f'{$mbs:.0f} MB/s total, {$mbs/$t:.0f} MB/s per core; scan/read floor {$mbs/$t/$floor:.2f} ({$mbs/$same:.2f} of the floor on {$t} thread(s))')"); $(mem "$rss" "$anon" "$file" "$words10")"
   eval "anon10_$t=$anon"
 done
+step "scan 4 shards of corpus 1x vs catalog 10x, 2 readers"
+read -r s _ _ _ < <(best "$work/r10-sh" "$exl" scan --threads 2 --readers 2 --index "$work/idx10" --out "$work/r10-sh" "$work/shards1")
+row "scan, corpus 1x in 4 shards, catalog 10x, 2 threads, 2 readers" "$(python3 -c "print(f'{$text1/1e6/$s:.0f} MB/s total, {$text1/1e6/$s/2:.0f} MB/s per core')")"
 step "scan corpus 4x vs catalog 10x"
 read -r s rss4 anon4 file4 < <(best "$work/r10-4x" "$exl" scan --threads 2 --index "$work/idx10" --out "$work/r10-4x" "$work/corpus4.jsonl.zst")
 text4=$(bytes_scanned "$work/r10-4x")
