@@ -71,10 +71,17 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
     Ok((n * mult as f64) as usize)
 }
 
-/// Size the rayon pool.
+/// Size the rayon pool (`None`: rayon's default, `RAYON_NUM_THREADS` or
+/// one a CPU). Its threads are named `exlibris-pool-N`, so that `top -H`
+/// and `perf` tell them from the reader threads.
 pub fn set_threads(threads: Option<usize>) -> anyhow::Result<usize> {
-    if let Some(n) = threads {
-        rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global()?;
+    let built = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.map_or(0, |n| n.max(1)))
+        .thread_name(|i| format!("exlibris-pool-{i}"))
+        .build_global();
+    // Without --threads, a pool that already exists is as good as ours.
+    if threads.is_some() {
+        built?;
     }
     Ok(rayon::current_num_threads())
 }
