@@ -11,7 +11,7 @@
 //! publishes per input is still the same). Memory is bounded by the
 //! batches in flight (two a reader read ahead, two being matched, one
 //! matched and waiting, one at the sinks) plus the index.
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
 
@@ -124,8 +124,8 @@ impl Batch {
 /// gone or another reader failed.
 fn read_inputs(
     inputs: &[Input],
-    next: &std::sync::atomic::AtomicUsize,
-    failed: &std::sync::atomic::AtomicBool,
+    next: &AtomicUsize,
+    failed: &AtomicBool,
     tx: &std::sync::mpsc::SyncSender<Batch>,
     opts: &ScanOptions,
     batch_bytes: usize,
@@ -199,10 +199,10 @@ pub fn scan(
     let mut stats = ScanStats::default();
     let readers = opts.readers_for(inputs.len());
     let (tx, rx) = sync_channel::<Batch>(2 * readers);
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let failed = std::sync::atomic::AtomicBool::new(false);
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
     std::thread::scope(|scope| -> Result<()> {
-        let readers = (0..readers)
+        let handles = (0..readers)
             .map(|r| {
                 let (tx, next, failed) = (tx.clone(), &next, &failed);
                 std::thread::Builder::new()
@@ -217,7 +217,7 @@ pub fn scan(
         let consumed = consume(rx, &matcher, inputs, opts, sinks, &mut stats, progress);
         // The first reader's error, after every reader stopped.
         let read =
-            readers.into_iter().map(|r| r.join().expect("reader thread panicked")).fold(Ok(()), Result::and);
+            handles.into_iter().map(|r| r.join().expect("reader thread panicked")).fold(Ok(()), Result::and);
         consumed?;
         read
     })?;
@@ -244,8 +244,8 @@ impl Tally<'_> {
     /// Input `i` ended: tell the sinks, keep its counts.
     fn input_done(&mut self, i: usize, sinks: &mut [&mut dyn Sink]) -> Result<bool> {
         let input = &self.inputs[i];
-        let (mut part, since) =
-            self.open.remove(&i).unwrap_or_else(|| (ScanStats::default(), std::time::Instant::now()));
+        self.part(i); // an input without records starts and ends here
+        let (mut part, since) = self.open.remove(&i).expect("just opened");
         part.file(&input.path.display().to_string());
         part.seconds = since.elapsed().as_secs_f64();
         let part = self.ended[i].insert(part);
@@ -348,7 +348,7 @@ impl Drop for Lease<'_> {
 /// threads, was a few per cent of a scan's CPU).
 struct Slots {
     outcomes: std::sync::Mutex<Vec<Option<Result<Outcome>>>>,
-    left: std::sync::atomic::AtomicUsize,
+    left: AtomicUsize,
 }
 
 /// A record's task: stores its outcome, or nothing if it unwinds (the batch
@@ -421,7 +421,7 @@ fn match_batches(
             let n = batch.records.len();
             let slots = std::sync::Arc::new(Slots {
                 outcomes: std::sync::Mutex::new((0..n).map(|_| None).collect()),
-                left: std::sync::atomic::AtomicUsize::new(n),
+                left: AtomicUsize::new(n),
             });
             for (record, raw) in batch.records.into_iter().enumerate() {
                 let reply = Reply { record, slots: slots.clone(), done: done_tx.clone(), outcome: None };
